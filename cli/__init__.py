@@ -1,0 +1,1 @@
+"""The command line: validate, summarise and export graph files without the editor."""

@@ -1,0 +1,1 @@
+"""The document: node specs, graph model, validation, file format. No Qt, no torch."""

@@ -1,0 +1,271 @@
+"""Reading documents, in stages: parse → check structure → resolve renamed types → build.
+
+Every stage collects all the problems it finds, each with the file, the JSON path and the
+node id, instead of stopping at the first. A problem that makes the file unusable raises
+LoadError; one the graph can carry (a duplicate id, an edge to nowhere) is recorded in
+`Document.load_problems` and the rest of the file still loads.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from graph.catalog import RENAMED, SPECS
+from graph.diagnostics import Diagnostic
+from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
+from graph.model import Edge, Graph, Node
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_NODE_KEYS = {"id", "type", "label", "position", "params"}
+_EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
+
+
+class LoadError(Exception):
+    """The file cannot be used. `problems` lists every reason, each with its location."""
+
+    def __init__(self, source: str, problems: list[Diagnostic]) -> None:
+        self.source, self.problems = source, problems
+        lines = [f"{source}: {_locate(p)}{p.message}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def _locate(p: Diagnostic) -> str:
+    where = p.path or ""
+    if p.node_id:
+        where += f" (node {p.node_id})"
+    return f"{where}: " if where else ""
+
+
+def load_file(path: str | Path) -> Document:
+    path = Path(path)
+    source = str(path)
+    try:
+        if path.is_dir():
+            raise LoadError(source, [Diagnostic("read", "is a folder, not a graph file")])
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise LoadError(source, [Diagnostic("read", "is too large to be a graph file "
+                                                f"(over {MAX_FILE_BYTES // 2**20} MB)")])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(source, [Diagnostic("read", f"cannot be read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LoadError(source, [Diagnostic(
+            "parse", "is not a text file (not UTF-8); a NodeTorch graph is a .json file")]) from None
+    return loads(text, source)
+
+
+def loads(text: str, source: str = "<text>") -> Document:
+    data = _parse(text, source)
+    problems: list[Diagnostic] = []
+    _check_top(data, problems)
+    if problems:
+        raise LoadError(source, problems)
+    graphs = {"$.graph": data["graph"]}
+    graphs.update({f"$.blocks.{name}": g for name, g in data.get("blocks", {}).items()})
+    for path, g in graphs.items():
+        _check_graph(g, path, problems)
+    if problems:
+        raise LoadError(source, problems)
+    for path, g in graphs.items():
+        _resolve_types(g, path, problems)
+    if problems:
+        raise LoadError(source, problems)
+    return _build(data)
+
+
+# --- stage 1: parse -----------------------------------------------------------------------
+def _parse(text: str, source: str) -> Any:
+    if not text.strip():
+        raise LoadError(source, [Diagnostic("parse", "is empty")])
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks cut off)" if exc.pos >= len(text.rstrip()) else ""
+        raise LoadError(source, [Diagnostic(
+            "parse", f"is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}",
+            path=f"line {exc.lineno}")]) from None
+    except ValueError as exc:
+        raise LoadError(source, [Diagnostic("parse", str(exc))]) from None
+    except RecursionError:
+        raise LoadError(source, [Diagnostic("parse", "is nested too deeply to be a graph file")]) from None
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"holds the number {text[:20]}, which is too large")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"holds {name}, which is not a number a graph file may contain")
+
+
+# --- stage 2: structure -------------------------------------------------------------------
+def _check_top(data: Any, problems: list[Diagnostic]) -> None:
+    def bad(path: str, message: str) -> None:
+        problems.append(Diagnostic("structure", message, path=path))
+
+    if not isinstance(data, dict):
+        bad("$", f"must be a JSON object, found {_kind(data)}")
+        return
+    fmt = data.get("format", FORMAT_NAME)
+    if fmt != FORMAT_NAME:
+        bad("$.format", f"says {fmt!r}; a NodeTorch graph says {FORMAT_NAME!r}")
+    version = data.get("version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        bad("$.version", f"must be a positive whole number, found {version!r}")
+    elif version > FORMAT_VERSION:
+        bad("$.version", f"is {version}: this file was written by a newer NodeTorch "
+                         f"(this one reads up to version {FORMAT_VERSION})")
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            bad(f"$.{key}", f"must be text, found {_kind(data[key])}")
+    if "graph" not in data:
+        bad("$", "has no \"graph\" key: nothing to load")
+    elif not isinstance(data["graph"], dict):
+        bad("$.graph", f"must be an object with nodes and edges, found {_kind(data['graph'])}")
+    if not isinstance(data.get("blocks", {}), dict):
+        bad("$.blocks", f"must be an object of block definitions, found {_kind(data['blocks'])}")
+    if not isinstance(data.get("training", {}), dict):
+        bad("$.training", f"must be an object, found {_kind(data['training'])}")
+
+
+def _check_graph(g: Any, path: str, problems: list[Diagnostic]) -> None:
+    def bad(where: str, message: str, node_id: str | None = None) -> None:
+        problems.append(Diagnostic("structure", message, node_id=node_id, path=where))
+
+    if not isinstance(g, dict):
+        bad(path, f"must be an object with nodes and edges, found {_kind(g)}")
+        return
+    nodes, edges = g.get("nodes"), g.get("edges", [])
+    if not isinstance(nodes, list):
+        bad(f"{path}.nodes", "is missing" if nodes is None else f"must be a list, found {_kind(nodes)}")
+        nodes = []
+    if not isinstance(edges, list):
+        bad(f"{path}.edges", f"must be a list, found {_kind(edges)}")
+        edges = []
+    for i, n in enumerate(nodes):
+        _check_node(n, f"{path}.nodes[{i}]", bad)
+    for i, e in enumerate(edges):
+        where = f"{path}.edges[{i}]"
+        if not isinstance(e, dict):
+            bad(where, f"must be an object, found {_kind(e)}")
+            continue
+        for key in _EDGE_KEYS:
+            if not isinstance(e.get(key), str):
+                bad(f"{where}.{key}", "is missing" if key not in e else
+                    f"must be text, found {_kind(e[key])}")
+
+
+def _check_node(n: Any, where: str, bad) -> None:
+    if not isinstance(n, dict):
+        bad(where, f"must be an object, found {_kind(n)}")
+        return
+    node_id = n.get("id") if isinstance(n.get("id"), str) else None
+    for key in ("id", "type"):
+        if key not in n:
+            bad(f"{where}.{key}", "is missing", node_id)
+        elif not isinstance(n[key], str) or not n[key]:
+            bad(f"{where}.{key}", f"must be non-empty text, found {_kind(n[key])}", node_id)
+    if "label" in n and not isinstance(n["label"], str):
+        bad(f"{where}.label", f"must be text, found {_kind(n['label'])}", node_id)
+    if "params" in n and not isinstance(n["params"], dict):
+        bad(f"{where}.params", f"must be an object, found {_kind(n['params'])}", node_id)
+    pos = n.get("position", [0, 0])
+    if not (isinstance(pos, list) and len(pos) == 2 and all(_is_coord(v) for v in pos)):
+        bad(f"{where}.position", f"must be [x, y] with two numbers, found {_short(pos)}", node_id)
+
+
+# --- stage 3: renamed and unknown types ---------------------------------------------------
+def _resolve_types(g: dict, path: str, problems: list[Diagnostic]) -> None:
+    for i, n in enumerate(g["nodes"]):
+        type_id = RENAMED.get(n["type"], n["type"])
+        if type_id in SPECS:
+            n["type"] = type_id
+            continue
+        close = difflib.get_close_matches(type_id, list(SPECS), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "see `python main.py` palette for the list"
+        problems.append(Diagnostic("unknown_type", f"unknown node type {n['type']!r}: {hint}",
+                                   node_id=n["id"], path=f"{path}.nodes[{i}].type"))
+
+
+# --- stage 4: build -----------------------------------------------------------------------
+def _build(data: dict) -> Document:
+    problems: list[Diagnostic] = []
+    blocks = {name: _build_graph(g, f"$.blocks.{name}", name, problems)
+              for name, g in data.get("blocks", {}).items()}
+    main = _build_graph(data["graph"], "$.graph", None, problems)
+    known = {"format", "version", "name", "description", "graph", "blocks", "training"}
+    return Document(
+        graph=main, blocks=blocks,
+        name=data.get("name", ""), description=data.get("description", ""),
+        training=data.get("training", {}),
+        extra={k: v for k, v in data.items() if k not in known},
+        load_problems=problems,
+    )
+
+
+def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnostic]) -> Graph:
+    graph = Graph()
+    renamed: dict[str, str] = {}
+    for i, n in enumerate(g["nodes"]):
+        node_id = n["id"]
+        if node_id in graph.nodes:
+            new_id = _free_id(graph, node_id)
+            problems.append(Diagnostic(
+                "duplicate_id", f"id {node_id!r} is used twice; the second {n['type']} was "
+                f"renamed {new_id!r}", node_id=new_id, block=block, path=f"{path}.nodes[{i}].id",
+                hint="give every node its own id"))
+            renamed.setdefault(node_id, new_id)
+            node_id = new_id
+        params = dict(SPECS[n["type"]].defaults())
+        params.update(n.get("params", {}))
+        extra = {k: v for k, v in n.items() if k not in _NODE_KEYS}
+        pos = n.get("position", [0, 0])
+        graph.insert_node(Node(node_id, n["type"], params, n.get("label", ""),
+                               (float(pos[0]), float(pos[1])), extra))
+    for i, e in enumerate(g.get("edges", [])):
+        edge = Edge(e["src"], e["src_port"], e["dst"], e["dst_port"])
+        where = f"{path}.edges[{i}]"
+        missing = [x for x in (edge.src, edge.dst) if x not in graph.nodes]
+        if missing:
+            present = next((x for x in (edge.src, edge.dst) if x in graph.nodes), None)
+            problems.append(Diagnostic(
+                "dangling_edge", f"edge {edge} refers to node {missing[0]!r}, which does not "
+                "exist; the edge was dropped", node_id=present, block=block, path=where,
+                hint="reconnect the node by hand"))
+            continue
+        if edge in graph.edges:
+            problems.append(Diagnostic("duplicate_edge", f"edge {edge} is listed twice; "
+                                       "kept once", node_id=edge.dst, severity="warning",
+                                       block=block, path=where))
+            continue
+        graph.insert_edge(edge)
+    return graph
+
+
+def _free_id(graph: Graph, base: str) -> str:
+    k = 2
+    while f"{base}_{k}" in graph.nodes:
+        k += 1
+    return f"{base}_{k}"
+
+
+def _is_coord(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e9
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "true/false",
+             int: "a number", float: "a number", type(None): "null"}
+    return f"{names.get(type(value), type(value).__name__)} {_short(value)}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."

@@ -1,0 +1,52 @@
+"""The template library: graph files in templates/, found by name."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    key: str          # what the CLI accepts: the file's stem, e.g. "lenet5"
+    name: str         # the document's own name, e.g. "LeNet-5"
+    description: str
+    path: Path
+
+
+def list_templates() -> list[TemplateInfo]:
+    found = []
+    for path in sorted(TEMPLATES_DIR.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a broken template is reported by its own test, not here
+        if isinstance(data, dict):
+            found.append(TemplateInfo(path.stem, str(data.get("name", path.stem)),
+                                      str(data.get("description", "")), path))
+    return found
+
+
+def find_template(name: str) -> Path | None:
+    """'lenet5', 'LeNet-5' and 'lenet_5' all find templates/lenet5.json."""
+    wanted = _squash(name)
+    for info in list_templates():
+        if wanted in (_squash(info.key), _squash(info.name)):
+            return info.path
+    return None
+
+
+def resolve_graph_path(text: str) -> Path:
+    """A path that exists wins; otherwise a template name; otherwise the path as given
+    (so the error names what the user typed)."""
+    path = Path(text)
+    if path.exists():
+        return path
+    return find_template(text) or path
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())

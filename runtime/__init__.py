@@ -1,0 +1,1 @@
+"""torch side: shapes, compile, code export (and later training). No Qt."""
