@@ -15,7 +15,7 @@ import torch
 from graph.catalog import get_spec
 from graph.document import Document
 from graph.model import Graph
-from runtime import targets
+from runtime import ops, targets
 from runtime.shapes import ShapeReport
 
 
@@ -69,7 +69,8 @@ def lower_graph(graph: Graph, doc: Document, shapes: ShapeReport, name: str) -> 
             program.output_names.append(node.params["name"])
             program.output_nodes.append(node_id)
             continue
-        base = names.take(node.label or node.type.lower(), numbered=not node.label)
+        default_name = node.params["block"] if spec.kind == "block" else node.type.lower()
+        base = names.take(node.label or default_name, numbered=not node.label)
         outs = [base] if len(out_ports) == 1 else [names.take(f"{base}_{p}") for p in out_ports]
         for port, value in zip(out_ports, outs):
             value_of[(node_id, port)] = value
@@ -150,4 +151,5 @@ def class_name(text: str) -> str:
     """'LeNet-5' -> 'LeNet5', 'basic block' -> 'BasicBlock'."""
     parts = re.split(r"[^0-9A-Za-z]+", text)
     name = "".join(p[:1].upper() + p[1:] for p in parts if p) or "Model"
-    return f"Model{name}" if name[0].isdigit() else name
+    # Exported code defines runtime.ops helpers (and imports F) by name: never shadow them.
+    return f"Model{name}" if name[0].isdigit() or hasattr(ops, name) else name

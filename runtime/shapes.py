@@ -144,6 +144,7 @@ class ShapeInference:
             shapes = {p: (META_BATCH, *m.shape) for p, m in inputs.items()}
             inferred = targets.infer_values(spec, shapes)
             fn = targets.instantiate(spec, node.params, inferred, device="meta")
+            _check_input_dtypes(spec, fn, inputs)
             args = [_meta_tensor(inputs[p]) if p in inputs else None for p in names]
             with torch.no_grad():
                 result = fn(*args)
@@ -212,6 +213,21 @@ def _topological(graph: Graph) -> list[str] | None:
         return list(nx.topological_sort(g))
     except nx.NetworkXUnfeasible:
         return None
+
+
+def _check_input_dtypes(spec, fn, inputs: dict[str, TensorMeta]) -> None:
+    """Meta kernels skip dtype checks that the real forward does: a layer with float
+    weights fed integer ids fails only on the CPU. Integer inputs are fine only where the
+    spec says a port takes them (Embedding's token ids)."""
+    if not isinstance(fn, torch.nn.Module):
+        return
+    if not any(p.is_floating_point() for p in fn.parameters()):
+        return
+    for port, meta in inputs.items():
+        if not targets.torch_dtype(meta.dtype).is_floating_point and \
+                not spec.example_dtypes.get(port, "float32").startswith("int"):
+            raise TypeError(f"input {port!r} must hold floating-point numbers "
+                            f"(dtype float32), not {meta.dtype}")
 
 
 def _params_ok(spec, node: Node) -> bool:

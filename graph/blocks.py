@@ -1,0 +1,140 @@
+"""Composite blocks: turn a selection into a named block used as one node, and back.
+
+Every change goes through Graph and Document methods, so views hear the usual events.
+"""
+from __future__ import annotations
+
+import copy
+
+from graph.document import Document
+from graph.model import Edge, Graph, GraphRuleError, Node
+
+
+def group_into_block(doc: Document, graph: Graph, node_ids: list[str], name: str,
+                     shapes: dict[tuple[str, str], list[int]] | None = None) -> Node:
+    """Move `node_ids` out of `graph` into a new block definition `name` and put one Block
+    node in their place, wired like the nodes were. Each distinct value flowing in becomes
+    a block Input, each distinct value flowing out a block Output. `shapes` (src, port) →
+    shape lets the block's Input nodes carry the shapes they receive (for editing inside)."""
+    selected = set(node_ids)
+    _check_groupable(doc, graph, selected, name)
+    incoming = [e for e in graph.edges if e.dst in selected and e.src not in selected]
+    outgoing = [e for e in graph.edges if e.src in selected and e.dst not in selected]
+    inside = [e for e in graph.edges if e.src in selected and e.dst in selected]
+
+    block = Graph()
+    names: set[str] = set()
+    sources = list(dict.fromkeys((e.src, e.src_port) for e in incoming))
+    source_name = {}
+    for i, source in enumerate(sources):
+        source_name[source] = _unique("x" if i == 0 else f"x{i + 1}", names)
+    results = list(dict.fromkeys((e.src, e.src_port) for e in outgoing))
+    result_name = {r: _unique("y" if i == 0 else f"y{i + 1}", names) for i, r in enumerate(results)}
+
+    xs = [graph.nodes[n].position[0] for n in selected]
+    ys = [graph.nodes[n].position[1] for n in selected]
+    for node_id in graph.nodes:
+        if node_id in selected:
+            block.insert_node(copy.deepcopy(graph.nodes[node_id]))
+    for source, port_name in source_name.items():
+        params = {"name": port_name}
+        if shapes and source in shapes:
+            params["shape"] = list(shapes[source])
+        node = block.add_node("Input", params, position=(min(xs) - 220, _mean(ys)))
+        for e in incoming:
+            if (e.src, e.src_port) == source:
+                block.insert_edge(Edge(node.id, "out", e.dst, e.dst_port))
+    for e in inside:
+        block.insert_edge(e)
+    for result, port_name in result_name.items():
+        node = block.add_node("Output", {"name": port_name}, position=(max(xs) + 220, _mean(ys)))
+        block.insert_edge(Edge(result[0], result[1], node.id, "x"))
+    doc.add_block(name, block)
+
+    for node_id in list(graph.nodes):
+        if node_id in selected:
+            graph.remove_node(node_id)
+    block_node = graph.add_node("Block", {"block": name}, position=(_mean(xs), _mean(ys)))
+    for source, port_name in source_name.items():
+        graph.connect(source[0], source[1], block_node.id, port_name)
+    for e in outgoing:
+        graph.connect(block_node.id, result_name[(e.src, e.src_port)], e.dst, e.dst_port)
+    return block_node
+
+
+def expand_block(doc: Document, graph: Graph, block_node_id: str) -> list[str]:
+    """Replace a Block node by a copy of its inside (the definition stays in the library).
+    Returns the ids of the nodes added to `graph`."""
+    block_node = graph.node(block_node_id)
+    if block_node.type != "Block":
+        raise GraphRuleError(f"{block_node.title} is not a block")
+    inner = doc.blocks.get(block_node.params.get("block"))
+    if inner is None:
+        raise GraphRuleError(f"block {block_node.params.get('block')!r} is not defined")
+    feeds = {e.dst_port: (e.src, e.src_port) for e in graph.edges_into(block_node_id)}
+    uses = [(e.src_port, e.dst, e.dst_port) for e in graph.edges_out_of(block_node_id)]
+    graph.remove_node(block_node_id)
+
+    new_id: dict[str, str] = {}
+    for node in inner:
+        if node.type in ("Input", "Output"):
+            continue
+        wanted = node.id if node.id not in graph.nodes else f"{block_node_id}_{node.id}"
+        new_id[node.id] = wanted if wanted not in graph.nodes else graph.new_id()
+        clone = copy.deepcopy(node)
+        clone.id = new_id[node.id]
+        graph.insert_node(clone)
+    # Where each inner value comes from, seen from the outer graph.
+    value: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for node in inner:
+        if node.type == "Input":
+            value[(node.id, "out")] = feeds.get(node.params.get("name"))
+    for node_id, port_id in new_id.items():
+        for port in inner.ports_of(inner.nodes[node_id])[1]:
+            value[(node_id, port)] = (port_id, port)
+    for e in inner.edges:
+        src = value.get((e.src, e.src_port))
+        if e.dst in new_id and src is not None:
+            graph.connect(src[0], src[1], new_id[e.dst], e.dst_port)
+    out_source = {n.params.get("name"): value.get((e.src, e.src_port))
+                  for n in inner if n.type == "Output" for e in inner.edges_into(n.id, "x")}
+    for port, dst, dst_port in uses:
+        src = out_source.get(port)
+        if src is not None:
+            graph.connect(src[0], src[1], dst, dst_port)
+    return list(new_id.values())
+
+
+def _check_groupable(doc: Document, graph: Graph, selected: set[str], name: str) -> None:
+    if not selected:
+        raise GraphRuleError("select the nodes to group first")
+    missing = [n for n in selected if n not in graph.nodes]
+    if missing:
+        raise GraphRuleError(f"there is no node {missing[0]!r}")
+    if not name.strip():
+        raise GraphRuleError("a block needs a name")
+    if name in doc.blocks:
+        raise GraphRuleError(f"a block named {name!r} exists already")
+    io = [n for n in selected if graph.nodes[n].type in ("Input", "Output")]
+    if io:
+        raise GraphRuleError(f"{graph.nodes[io[0]].title} cannot go inside a block; "
+                             "a block's own inputs and outputs are made for you")
+    # A path that leaves the selection and comes back would become a loop through the block.
+    outside_after = {e.dst for e in graph.edges if e.src in selected and e.dst not in selected}
+    for start in outside_after:
+        for target in selected:
+            if graph.reaches(start, target):
+                raise GraphRuleError(f"node {start} lies between selected nodes; "
+                                     "select it too, or fewer nodes")
+
+
+def _unique(wanted: str, taken: set[str]) -> str:
+    name, k = wanted, 2
+    while name in taken:
+        name, k = f"{wanted}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)

@@ -1,0 +1,1 @@
+"""The Qt editor (next milestone). Talks to runtime/ through a small facade."""
