@@ -18,7 +18,7 @@ _HEADER_IMPORTS = ("import math", "", "import torch", "from torch import nn",
 def export_code(program: Program, source: str = "") -> str:
     """The whole file: helper definitions, one class per block, the model class."""
     classes: dict[str, str] = {}        # class source -> class name (dedupe equal blocks)
-    names_taken: set[str] = set()
+    names_taken: set[str] = {program.class_name}
     ordered: list[str] = []
     helpers: dict[str, str] = {}
     class_of_step: dict[int, str] = {}  # id(block step) -> the class emitted for it
@@ -30,11 +30,14 @@ def export_code(program: Program, source: str = "") -> str:
             else:
                 _collect_helper(step, helpers)
         body = _class_source(prog, "{name}", class_of_step)
-        if body in classes:
+        if prog is program:  # the model keeps its own name; blocks make way for it
+            name = prog.class_name
+        elif body in classes:
             return classes[body]
-        name, k = prog.class_name, 2
-        while name in names_taken:
-            name, k = f"{prog.class_name}{k}", k + 1
+        else:
+            name, k = prog.class_name, 2
+            while name in names_taken:
+                name, k = f"{prog.class_name}{k}", k + 1
         names_taken.add(name)
         classes[body] = name
         ordered.append(body.replace("{name}", name, 1))

@@ -28,7 +28,8 @@ def explain(spec: NodeSpec, node: Node, inputs: dict[str, Any], exc: Exception) 
             spec.type in ("Add", "Multiply"):
         return (f"{title}: its inputs differ, {' and '.join(shapes)}",
                 hint or "make both branches end with the same channels and size")
-    if spec.type == "Concat" and len(inputs) > 1:
+    # ops.concat's own ValueError (dim 0 is the batch axis) already says what is wrong.
+    if spec.type == "Concat" and len(inputs) > 1 and not isinstance(exc, ValueError):
         dim = node.params.get("dim", 1)
         return (f"{title}: inputs {' and '.join(shapes)} can only be joined along axis {dim} "
                 "if every other axis matches", hint or "make the other axes equal, or change dim")

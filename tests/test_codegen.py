@@ -104,3 +104,15 @@ def test_a_block_with_different_input_shapes_gets_its_own_class():
     assert "class Proj(nn.Module):" in source and "class Proj2(nn.Module):" in source
     assert "nn.Linear(in_features=4, out_features=2)" in source
     assert "nn.Linear(in_features=9, out_features=2)" in source
+
+
+def test_a_block_named_like_the_model_does_not_take_the_models_name():
+    doc = Document(name="Net")
+    block = doc.add_block("net", Graph())
+    chain(block, ("Input", {"shape": [4]}), "ReLU", "Output")
+    chain(doc.graph, ("Input", {"shape": [4]}), ("Block", {"block": "net"}), "Output")
+    source = export_code(compile_document(doc).program)
+    namespace: dict = {}
+    exec(compile(source, "exported.py", "exec"), namespace)
+    assert [n for n, _ in namespace["Net"]().named_children()] == ["net_1"]
+    assert "class Net2(nn.Module):" in source
