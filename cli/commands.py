@@ -53,9 +53,28 @@ def cmd_templates(args) -> int:
     return EXIT_OK
 
 
+def cmd_nodes(args) -> int:
+    from graph.catalog import CATEGORIES, SPECS
+
+    if args.json:
+        print(format_json([{
+            "type": spec.type, "category": spec.category, "doc": spec.doc,
+            "params": [{"name": p.name, "kind": p.kind, "default": p.default, "doc": p.doc}
+                       for p in spec.params],
+            "inferred": sorted(spec.inferred)} for spec in SPECS.values()]))
+        return EXIT_OK
+    width = max(len(t) for t in SPECS)
+    for category in CATEGORIES:
+        print(category)
+        for spec in SPECS.values():
+            if spec.category == category:
+                print(f"  {spec.type.ljust(width)}  {spec.doc}")
+    return EXIT_OK
+
+
 def cmd_export_code(args) -> int:
     from runtime.codegen import export_code
-    from runtime.compile import compile_document
+    from runtime.lower import lower
 
     doc, path = open_document(args.file)
     result = check_document(doc)
@@ -63,12 +82,14 @@ def cmd_export_code(args) -> int:
         print_diagnostics(doc, result.errors)
         print(f"{path}: fix these problems before exporting")
         return EXIT_PROBLEMS
-    compiled = compile_document(doc, check=result)
+    # The code needs only the lowered Program: building the module would allocate every
+    # weight, which for a huge (but valid) graph fails with a torch traceback or OOMs.
+    program = lower(doc, result.shapes)
     out = Path(args.out)
     try:
-        write_atomic(out, export_code(compiled.program, source=path.name))
+        write_atomic(out, export_code(program, source=path.name))
     except OSError as exc:
         raise CommandFailed(f"error: cannot write {out}: {exc.strerror or exc}", 2) from None
-    params = sum(p.numel() for p in compiled.module.parameters())
-    print(f"wrote {out} (class {compiled.program.class_name}, {fmt_count(params)} parameters)")
+    params = result.shapes.total_params
+    print(f"wrote {out} (class {program.class_name}, {fmt_count(params)} parameters)")
     return EXIT_OK

@@ -7,7 +7,7 @@ import sys
 
 from cli.common import CommandFailed
 
-COMMANDS = ("validate", "summary", "templates", "export-code")
+COMMANDS = ("validate", "summary", "templates", "nodes", "export-code")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = sub.add_parser("templates", help="list the template architectures")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("nodes", help="list every node type by category, with what it does")
+    p.add_argument("--json", action="store_true", help="print JSON, with each type's parameters")
     p = sub.add_parser("export-code", help="write a standalone PyTorch .py for the graph")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--out", required=True, metavar="PATH", help="the .py file to write")
@@ -35,7 +37,7 @@ def run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"validate": commands.cmd_validate, "summary": commands.cmd_summary,
-                "templates": commands.cmd_templates, "export-code": commands.cmd_export_code}
+                "templates": commands.cmd_templates, "nodes": commands.cmd_nodes, "export-code": commands.cmd_export_code}
     try:
         return handlers[args.command](args)
     except CommandFailed as exc:

@@ -18,6 +18,7 @@ from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
 from graph.model import Edge, Graph, Node
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_INT_DIGITS = 100
 _NODE_KEYS = {"id", "type", "label", "position", "params"}
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 
@@ -82,27 +83,60 @@ def _parse(text: str, source: str) -> Any:
     if not text.strip():
         raise LoadError(source, [Diagnostic("parse", "is empty")])
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_BadNumber.constant, parse_float=_BadNumber.float,
+                          parse_int=_BadNumber.int)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks cut off)" if exc.pos >= len(text.rstrip()) else ""
+        # A string still open at the end (json reports where it started) means a cut too.
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = " (the file looks cut off)" if cut else ""
+        msg = exc.msg.removesuffix(" at")  # "Unterminated string starting at" + nothing
         raise LoadError(source, [Diagnostic(
-            "parse", f"is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}",
-            path=f"line {exc.lineno}")]) from None
-    except ValueError as exc:
-        raise LoadError(source, [Diagnostic("parse", str(exc))]) from None
+            "parse", f"is not valid JSON at line {exc.lineno}, column {exc.colno}: {msg}{hint}")]) from None
     except RecursionError:
         raise LoadError(source, [Diagnostic("parse", "is nested too deeply to be a graph file")]) from None
+    bad = list(_BadNumber.find(data, "$"))
+    if bad:
+        raise LoadError(source, [Diagnostic("parse", n.reason, path=path) for path, n in bad])
+    return data
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"holds the number {text[:20]}, which is too large")
-    return value
+class _BadNumber:
+    """Stands in for a number no graph may hold (NaN, 1e400, a 5000-digit integer) while
+    json parses, so that the problem can be reported with its JSON path afterwards."""
 
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"holds {name}, which is not a number a graph file may contain")
+    @classmethod
+    def constant(cls, name: str) -> "_BadNumber":
+        return cls(f"holds {name}, which is not a number a graph file may contain")
+
+    @classmethod
+    def float(cls, text: str) -> "float | _BadNumber":
+        value = float(text)
+        if value in (float("inf"), float("-inf")):
+            return cls(f"holds the number {text[:20]}, which is too large")
+        return value
+
+    @classmethod
+    def int(cls, text: str) -> "int | _BadNumber":
+        # Python refuses int() past 4300 digits, and ints past ~1e308 cannot become
+        # floats; no graph needs a number that long.
+        digits = len(text.lstrip("-"))
+        if digits > MAX_INT_DIGITS:
+            return cls(f"holds a whole number {digits} digits long, which is too large")
+        return int(text)
+
+    @classmethod
+    def find(cls, value: Any, path: str):
+        if isinstance(value, cls):
+            yield path, value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from cls.find(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from cls.find(v, f"{path}[{i}]")
 
 
 # --- stage 2: structure -------------------------------------------------------------------
@@ -189,7 +223,7 @@ def _resolve_types(g: dict, path: str, problems: list[Diagnostic]) -> None:
             n["type"] = type_id
             continue
         close = difflib.get_close_matches(type_id, list(SPECS), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "see `python main.py` palette for the list"
+        hint = f"did you mean {close[0]!r}?" if close else "`python main.py nodes` lists the node types"
         problems.append(Diagnostic("unknown_type", f"unknown node type {n['type']!r}: {hint}",
                                    node_id=n["id"], path=f"{path}.nodes[{i}].type"))
 

@@ -50,8 +50,9 @@ class ParamSpec:
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return value, f"{self.name} must be a number, got {_show(value)}"
-            if not math.isfinite(value):
-                return value, f"{self.name} must be a finite number, got {_show(value)}"
+            if isinstance(value, int) and abs(value) > 1e300 or \
+                    isinstance(value, float) and not math.isfinite(value):
+                return value, f"{self.name} must be a finite number, got {_num(value)}"
             return float(value), self._range_problem(value)
         if kind == "choice":
             if value not in self.choices:
@@ -191,7 +192,12 @@ def _show(value: Any) -> str:
 
 
 def _num(v: float) -> str:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+    if isinstance(v, int):
+        if abs(v) < 10**24:
+            return str(v)
+        # Floats stop near 1e308; past that only the length can be told.
+        return f"{float(v):.3g}" if abs(v) < 10**300 else f"a number with {len(str(abs(v)))} digits"
+    if v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     text = str(v)
     return text if len(text) <= 24 else f"{v:.3g}"

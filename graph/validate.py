@@ -10,7 +10,7 @@ import networkx as nx
 from graph.catalog import get_spec
 from graph.diagnostics import Diagnostic
 from graph.document import Document
-from graph.model import Graph, Node
+from graph.model import Edge, Graph, Node
 
 _IO_TYPES = ("Input", "Output")
 
@@ -39,10 +39,29 @@ def validate_graph(graph: Graph, block: str | None) -> list[Diagnostic]:
     for node in graph:
         _check_params(node, graph, add)
     _check_io_names(graph, add)
-    _check_ports(graph, add)
-    if not _check_cycles(graph, add):
-        _check_reachability(graph, add)
+    index = _Index(graph)
+    _check_ports(graph, index, add)
+    if not _check_cycles(graph, index.digraph, add):
+        _check_reachability(graph, index, add)
     return out
+
+
+class _Index:
+    """Lookups built once per validate_graph call, so no check scans every edge per node
+    (graph.edges_into is O(E); calling it per node and port made validation O(N·E))."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.ports = {node_id: graph.ports_of(node) for node_id, node in graph.nodes.items()}
+        # (dst, dst_port) → the edges feeding that input, in graph.edges order
+        self.into: dict[tuple[str, str], list[Edge]] = {}
+        for edge in graph.edges:
+            self.into.setdefault((edge.dst, edge.dst_port), []).append(edge)
+        self.digraph = nx.DiGraph()
+        self.digraph.add_nodes_from(graph.nodes)
+        self.digraph.add_edges_from((e.src, e.dst) for e in graph.edges)
+
+    def edges_into(self, node_id: str, port: str) -> list[Edge]:
+        return self.into.get((node_id, port), [])
 
 
 def _check_params(node: Node, graph: Graph, add) -> None:
@@ -84,10 +103,10 @@ def _check_io_names(graph: Graph, add) -> None:
                 seen[name] = node
 
 
-def _check_ports(graph: Graph, add) -> None:
+def _check_ports(graph: Graph, index: _Index, add) -> None:
     for edge in graph.edges:
         src, dst = graph.nodes[edge.src], graph.nodes[edge.dst]
-        outs, ins = graph.ports_of(src)[1], graph.ports_of(dst)[0]
+        outs, ins = index.ports[src.id][1], index.ports[dst.id][0]
         if edge.src_port not in outs:
             add("unknown_port", f"{src.title} has no output {edge.src_port!r} "
                 f"(it has {_names(outs)})", src, edge.src_port,
@@ -99,8 +118,8 @@ def _check_ports(graph: Graph, add) -> None:
     for node in graph:
         spec = get_spec(node.type)
         optional = spec.optional_inputs() if spec else set()
-        for port in graph.ports_of(node)[0]:
-            feeding = graph.edges_into(node.id, port)
+        for port in index.ports[node.id][0]:
+            feeding = index.edges_into(node.id, port)
             if len(feeding) > 1:
                 sources = ", ".join(e.src for e in feeding)
                 add("multiple_edges", f"input {port!r} of {node.title} has {len(feeding)} edges "
@@ -111,16 +130,14 @@ def _check_ports(graph: Graph, add) -> None:
                     node, port, hint="drag an edge from an output to it")
 
 
-def _check_cycles(graph: Graph, add) -> bool:
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.nodes)
-    g.add_edges_from((e.src, e.dst) for e in graph.edges)
+def _check_cycles(graph: Graph, g: nx.DiGraph, add) -> bool:
     if nx.is_directed_acyclic_graph(g):
         return False
-    for component in nx.strongly_connected_components(g):
-        if len(component) < 2:
-            continue
-        cycle = [u for u, _ in nx.find_cycle(g.subgraph(component))]
+    position = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    components = [sorted(c, key=position.get) for c in nx.strongly_connected_components(g)]
+    # File order, not set order: the same file always gives the same messages.
+    for component in sorted((c for c in components if len(c) > 1), key=lambda c: position[c[0]]):
+        cycle = [u for u, _ in nx.find_cycle(g.subgraph(component), source=component[0])]
         loop = " → ".join(cycle + [cycle[0]])
         for node_id in cycle:
             add("cycle", f"these nodes form a loop: {loop}", graph.nodes[node_id],
@@ -128,10 +145,8 @@ def _check_cycles(graph: Graph, add) -> bool:
     return True
 
 
-def _check_reachability(graph: Graph, add) -> None:
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.nodes)
-    g.add_edges_from((e.src, e.dst) for e in graph.edges)
+def _check_reachability(graph: Graph, index: _Index, add) -> None:
+    g = index.digraph
     fed: set[str] = set()
     used: set[str] = set()
     for node in graph:
@@ -140,8 +155,8 @@ def _check_reachability(graph: Graph, add) -> None:
         elif node.type == "Output":
             used |= nx.ancestors(g, node.id) | {node.id}
     for node in graph:
-        ins = graph.ports_of(node)[0]
-        all_fed = all(graph.edges_into(node.id, p) for p in ins)
+        ins = index.ports[node.id][0]
+        all_fed = all(index.edges_into(node.id, p) for p in ins)
         if node.id not in fed and node.type != "Input" and ins and all_fed:
             add("unreachable", f"{node.title} gets no data from any Input", node,
                 hint="connect its branch to an Input")

@@ -31,4 +31,24 @@ def check_document(doc: Document, inference: ShapeInference | None = None,
     diagnostics += validate(doc)
     shapes = (inference or ShapeInference()).infer(doc)
     diagnostics += shapes.diagnostics
+    diagnostics += _size_problems(doc, shapes)
     return CheckResult(diagnostics, shapes)
+
+
+# Ten billion float32 parameters are 40 GB before gradients and optimizer state: no
+# machine NodeTorch runs on trains that, and a typo (a missing pooling step) gets there fast.
+MAX_PARAMS = 10**10
+
+
+def _size_problems(doc: Document, shapes: ShapeReport) -> list[Diagnostic]:
+    total = shapes.total_params
+    if total <= MAX_PARAMS:
+        return []
+    biggest = max(shapes.nodes, key=lambda n: shapes.nodes[n].param_count)
+    node = doc.graph.nodes[biggest]
+    gigabytes = total * 4 / 1e9
+    return [Diagnostic(
+        "too_large", f"the model has {total:,} parameters ({gigabytes:,.0f} GB as float32), "
+        f"far more than fits in memory; {node.title} alone has "
+        f"{shapes.nodes[biggest].param_count:,}", biggest,
+        hint="shrink that layer, or downsample (pooling, stride) before it")]

@@ -11,8 +11,7 @@ from typing import Any
 from runtime import targets
 from runtime.lower import Program, Step
 
-_HEADER_IMPORTS = ("import math", "", "import torch", "from torch import nn",
-                   "import torch.nn.functional as F")
+_TORCH_IMPORTS = ("import torch", "from torch import nn", "import torch.nn.functional as F")
 
 
 def export_code(program: Program, source: str = "") -> str:
@@ -50,7 +49,10 @@ def export_code(program: Program, source: str = "") -> str:
           "    model.load_state_dict(torch.load(\"weights.pt\", weights_only=True))\n" \
           '"""'
     parts = [*helpers.values(), *ordered]
-    return doc + "\n" + "\n".join(_HEADER_IMPORTS) + "\n\n\n" + "\n\n\n".join(parts) + "\n"
+    imports = list(_TORCH_IMPORTS)
+    if any("math." in h for h in helpers.values()):
+        imports = ["import math", ""] + imports
+    return doc + "\n" + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(parts) + "\n"
 
 
 def _collect_helper(step: Step, helpers: dict[str, str]) -> None:

@@ -5,7 +5,9 @@ compile and code export can never disagree about it.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from typing import Any, Callable
 
 import torch
@@ -83,10 +85,10 @@ class _BoundFunction:
         return self.fn(*args, **self.kwargs)
 
 
+@functools.lru_cache(maxsize=None)
 def _accepts_device(cls: type) -> bool:
     # torch.nn layers with parameters take factory kwargs (device=, dtype=); activations don't.
     try:
-        import inspect
         return "device" in inspect.signature(cls.__init__).parameters
     except (TypeError, ValueError):
         return False
