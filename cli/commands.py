@@ -26,12 +26,20 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
+def _checked(doc, path: Path, refusal: str):
+    """The check result, or None after printing the errors and why the command stops."""
+    result = check_document(doc)
+    if not result.errors:
+        return result
+    print_diagnostics(doc, result.errors)
+    print(f"{path}: {refusal}")
+    return None
+
+
 def cmd_summary(args) -> int:
     doc, path = open_document(args.file)
-    result = check_document(doc)
-    if result.errors:
-        print_diagnostics(doc, result.errors)
-        print(f"{path}: cannot summarise a graph with problems")
+    result = _checked(doc, path, "cannot summarise a graph with problems")
+    if result is None:
         return EXIT_PROBLEMS
     summary = summarize(doc, result.shapes)
     if args.json:
@@ -77,10 +85,8 @@ def cmd_export_code(args) -> int:
     from runtime.lower import lower
 
     doc, path = open_document(args.file)
-    result = check_document(doc)
-    if result.errors:
-        print_diagnostics(doc, result.errors)
-        print(f"{path}: fix these problems before exporting")
+    result = _checked(doc, path, "fix these problems before exporting")
+    if result is None:
         return EXIT_PROBLEMS
     # The code needs only the lowered Program: building the module would allocate every
     # weight, which for a huge (but valid) graph fails with a torch traceback or OOMs.
