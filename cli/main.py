@@ -7,7 +7,7 @@ import sys
 
 from cli.common import CommandFailed
 
-COMMANDS = ("validate", "summary", "templates", "nodes", "export-code")
+COMMANDS = ("validate", "summary", "templates", "nodes", "export-code", "train", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-code", help="write a standalone PyTorch .py for the graph")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--out", required=True, metavar="PATH", help="the .py file to write")
+    p = sub.add_parser("train", help="train a graph on a dataset; writes a run folder")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--dataset", metavar="NAME|PATH", help="a built-in dataset or a file/folder")
+    p.add_argument("--epochs", type=int, metavar="N")
+    p.add_argument("--batch-size", type=int, metavar="B")
+    p.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    p.add_argument("--device", metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--out", metavar="DIR", help="where run folders go (default: runs/)")
+    p.add_argument("--resume", metavar="CKPT", help="a checkpoint folder or run folder to resume")
+    p.add_argument("--seed", type=int, metavar="S")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; one line per epoch")
+    p = sub.add_parser("export", help="export trained weights: onnx, torchscript, safetensors, "
+                                      "state_dict or python")
+    p.add_argument("source", metavar="RUN_OR_WEIGHTS",
+                   help="a run folder, a checkpoint folder or a .safetensors weights file")
+    p.add_argument("--format", required=True,
+                   choices=("onnx", "torchscript", "safetensors", "state_dict", "python"))
+    p.add_argument("--out", required=True, metavar="PATH")
     return parser
 
 
@@ -36,8 +54,12 @@ def run(argv: list[str]) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    from cli.export_cmd import cmd_export
+    from cli.train_cmd import cmd_train
+
     handlers = {"validate": commands.cmd_validate, "summary": commands.cmd_summary,
-                "templates": commands.cmd_templates, "nodes": commands.cmd_nodes, "export-code": commands.cmd_export_code}
+                "templates": commands.cmd_templates, "nodes": commands.cmd_nodes,
+                "export-code": commands.cmd_export_code, "train": cmd_train, "export": cmd_export}
     try:
         return handlers[args.command](args)
     except CommandFailed as exc:

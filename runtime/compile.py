@@ -55,6 +55,25 @@ def compile_document(doc: Document, init: str | None = None, seed: int | None = 
     return Compiled(module, program, check)
 
 
+def block_as_document(doc: Document, name: str) -> Document:
+    """A copy of `doc` whose main graph is block `name` (the GAN recipe trains two blocks
+    of one file as separate models). The copy shares nothing with `doc`."""
+    from graph.fileformat import dumps
+    from graph.loader import loads
+
+    if name not in doc.blocks:
+        known = ", ".join(sorted(doc.blocks)) or "none"
+        raise ValueError(f"the file has no block named {name!r} (blocks: {known})")
+    copy = loads(dumps(doc))
+    copy.graph = copy.blocks[name]
+    copy.name = name
+    if not any(n.type == "Block" and n.params.get("block") == name
+               for g in copy.blocks.values() for n in g):
+        del copy.blocks[name]  # otherwise validation would report it twice
+    copy.graph.library = copy.blocks
+    return copy
+
+
 def compile_model(doc: Document, **kwargs) -> fx.GraphModule:
     return compile_document(doc, **kwargs).module
 

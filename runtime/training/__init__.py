@@ -1,0 +1,1 @@
+"""Training: config, recipes, the trainer loop, run folders, checkpoints, the worker process."""

@@ -1,0 +1,208 @@
+"""What training means for a graph: the loss, the step, and the metrics of each recipe.
+
+A recipe gets its models and steppers from the trainer and answers three questions:
+how to train on a batch, how to score a validation batch, and what the epoch's metrics are.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from runtime.data.bundle import DataBundle
+from runtime.training.config import TrainConfig
+from runtime.training.stepper import Stepper
+
+
+class RecipeError(ValueError):
+    """The graph and the data do not fit this recipe; the message says how."""
+
+
+def first_output(out: Any) -> torch.Tensor:
+    """A graph with several Outputs returns a tuple; training uses the first."""
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+class Supervised:
+    """Classification, regression, autoencoder and sequence (many-to-one or many-to-many)."""
+
+    monitor = "val_loss"
+
+    def __init__(self, cfg: TrainConfig, model: torch.nn.Module, data: DataBundle) -> None:
+        self.cfg, self.model, self.data = cfg, model, data
+        kind = cfg.recipe
+        if kind == "sequence":
+            kind = "classification" if data.task == "classification" else "regression"
+        if kind == "classification" and data.task != "classification":
+            raise RecipeError(f"the classification recipe needs labelled classes, but dataset "
+                              f"{data.name!r} is a {data.task} set; choose recipe regression")
+        if kind == "classification" and cfg.loss not in ("cross_entropy", "nll"):
+            raise RecipeError(f"loss {cfg.loss!r} does not fit classification; use cross_entropy")
+        if kind in ("regression", "autoencoder") and cfg.loss in ("cross_entropy", "nll"):
+            raise RecipeError(f"loss {cfg.loss!r} needs class labels; for {kind} use mse or mae")
+        self.kind = kind
+        self.steppers: dict[str, Stepper] = {}
+        self._reset()
+
+    def models(self) -> dict[str, torch.nn.Module]:
+        return {"model": self.model}
+
+    # --- training ------------------------------------------------------------------------
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, where: str) -> dict[str, float]:
+        stepper = self.steppers["model"]
+        with stepper.autocast():
+            out = first_output(self.model(x))
+            loss, out, target = self._loss(out, x, y)
+        norm = stepper.step(loss, where)
+        metrics = {"loss": loss.detach()}
+        if self.kind == "classification":
+            metrics["accuracy"] = (out.detach().argmax(1) == target).float().mean()
+        if norm is not None:
+            metrics["grad_norm"] = norm
+        return metrics
+
+    def _loss(self, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
+        if self.kind == "classification":
+            if out.dim() == 3 and y.dim() == 2:  # many-to-many: N×T×C scores, N×T labels
+                out, y = out.reshape(-1, out.shape[-1]), y.reshape(-1)
+            self._check_classes(out)
+            out = out.float()
+            loss = F.nll_loss(out, y) if self.cfg.loss == "nll" else F.cross_entropy(out, y)
+            return loss, out, y
+        target = x if self.kind == "autoencoder" else y
+        if out.shape != target.shape:
+            what = "the input (autoencoder)" if self.kind == "autoencoder" else "the targets"
+            raise RecipeError(f"the model outputs N×{_dims(out)} but {what} are "
+                              f"N×{_dims(target)}: make the last layer produce that shape")
+        return _regression_loss(self.cfg.loss, out.float(), target.float()), out, target
+
+    def _check_classes(self, logits: torch.Tensor) -> None:
+        if logits.dim() != 2:
+            raise RecipeError(f"classification needs N×classes scores, but the model outputs "
+                              f"N×{_dims(logits)}: end with Flatten and Linear")
+        if logits.shape[1] < self.data.num_classes:
+            raise RecipeError(f"the model outputs {logits.shape[1]} scores but dataset "
+                              f"{self.data.name!r} has {self.data.num_classes} classes: set the "
+                              f"last Linear's out_features to {self.data.num_classes}")
+
+    # --- validation ----------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._sum_loss, self._count, self._abs, self._sq, self._correct = 0.0, 0, 0.0, 0.0, 0
+        n = max(self.data.num_classes, 1)
+        self._confusion = torch.zeros(n, n, dtype=torch.long)
+
+    @torch.no_grad()
+    def eval_batch(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        with self.steppers["model"].autocast():
+            out = first_output(self.model(x))
+            loss, out, target = self._loss(out, x, y)
+        n = target.shape[0]
+        self._sum_loss += float(loss) * n
+        self._count += n
+        if self.kind == "classification":
+            pred = out.argmax(1)
+            self._correct += int((pred == target).sum())
+            k = self._confusion.shape[0]
+            inside = pred < k  # a model may have more scores than classes; those miss anyway
+            index = (target[inside] * k + pred[inside]).cpu()
+            self._confusion += torch.bincount(index, minlength=k * k).view(k, k)
+        else:
+            diff = (out.float() - target.float()).reshape(n, -1)
+            self._abs += float(diff.abs().mean(1).sum())
+            self._sq += float(diff.pow(2).mean(1).sum())
+
+    def eval_summary(self) -> dict[str, Any]:
+        count = max(self._count, 1)
+        result: dict[str, Any] = {"val_loss": self._sum_loss / count}
+        if self.kind == "classification":
+            cm = self._confusion
+            per_class = (cm.diag().float() / cm.sum(1).clamp_min(1).float()).tolist()
+            result["val_accuracy"] = self._correct / count
+            result["per_class_accuracy"] = dict(zip(self.data.class_names, per_class))
+            result["confusion"] = cm.tolist()
+        else:
+            result["val_mae"] = self._abs / count
+            result["val_rmse"] = (self._sq / count) ** 0.5
+        self._reset()
+        return result
+
+
+class Gan:
+    """Generator and discriminator trained against each other (non-saturating loss)."""
+
+    monitor = None  # no validation loss means "better" for a GAN; keep the last epoch
+
+    def __init__(self, cfg: TrainConfig, generator: torch.nn.Module,
+                 discriminator: torch.nn.Module, data: DataBundle, latent_dim: int,
+                 device: torch.device) -> None:
+        self.cfg, self.generator, self.discriminator, self.data = cfg, generator, discriminator, data
+        self.latent_dim = latent_dim
+        self.steppers: dict[str, Stepper] = {}
+        seeded = torch.Generator().manual_seed(cfg.seed + 1)
+        self.fixed_noise = torch.randn(cfg.gan.samples, latent_dim, generator=seeded).to(device)
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def models(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, where: str) -> dict[str, float]:
+        n = x.shape[0]
+        z = torch.randn(n, self.latent_dim, device=x.device)
+        d_step, g_step = self.steppers["discriminator"], self.steppers["generator"]
+        with d_step.autocast():
+            fake = first_output(self.generator(z))
+            if fake.shape[1:] != x.shape[1:]:
+                raise RecipeError(f"the generator makes N×{_dims(fake)} samples but the data "
+                                  f"is N×{_dims(x)}: make its last layer produce that shape")
+            real_score = first_output(self.discriminator(x)).float().reshape(n, -1)
+            fake_score = first_output(self.discriminator(fake.detach())).float().reshape(n, -1)
+            d_loss = F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score)) + \
+                F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score))
+        d_step.step(d_loss, f"{where} (discriminator)")
+        with g_step.autocast():
+            score = first_output(self.discriminator(fake)).float().reshape(n, -1)
+            g_loss = F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+        g_step.step(g_loss, f"{where} (generator)")
+        return {"loss": g_loss.detach(), "d_loss": d_loss.detach(),
+                "d_real": torch.sigmoid(real_score).mean().detach(),
+                "d_fake": torch.sigmoid(fake_score).mean().detach()}
+
+    @torch.no_grad()
+    def eval_batch(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        n = x.shape[0]
+        z = torch.randn(n, self.latent_dim, device=x.device)
+        real = torch.sigmoid(first_output(self.discriminator(x)).float()).mean()
+        fake = torch.sigmoid(first_output(self.discriminator(first_output(self.generator(z)))).float()).mean()
+        for key, value in (("val_d_real", real), ("val_d_fake", fake)):
+            self._sums[key] = self._sums.get(key, 0.0) + float(value) * n
+        self._count += n
+
+    def eval_summary(self) -> dict[str, Any]:
+        result = {k: v / max(self._count, 1) for k, v in self._sums.items()}
+        self._sums, self._count = {}, 0
+        return result
+
+    @torch.no_grad()
+    def samples(self) -> torch.Tensor:
+        """The fixed-noise grid: the same noise every epoch, so progress is visible."""
+        was_training = self.generator.training
+        self.generator.eval()
+        out = first_output(self.generator(self.fixed_noise)).float().cpu()
+        self.generator.train(was_training)
+        return out
+
+
+def _regression_loss(name: str, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if name == "mae":
+        return F.l1_loss(out, target)
+    if name == "smooth_l1":
+        return F.smooth_l1_loss(out, target)
+    if name == "bce":
+        return F.binary_cross_entropy(out.clamp(0, 1), target.clamp(0, 1))
+    return F.mse_loss(out, target)
+
+
+def _dims(t: torch.Tensor) -> str:
+    return "×".join(str(d) for d in t.shape[1:]) or "(scalar)"

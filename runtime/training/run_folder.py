@@ -1,0 +1,129 @@
+"""A run's folder: what was trained, with which settings, how it went, and its weights.
+
+  graph.json         the graph file exactly as trained
+  config.json        the training settings after defaults and overrides
+  metrics.jsonl      one JSON object per logged step and per epoch
+  metrics.csv        one row per epoch (for a spreadsheet)
+  log.txt            the run's log lines
+  tensorboard/       TensorBoard event files
+  checkpoints/       epoch-NNN/, last/, best/ (see checkpoint.py)
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from graph.fileformat import write_atomic
+
+CSV_COLUMNS = ("epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds")
+
+
+class RunFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self._writer = None
+        self._csv_keys: list[str] | None = None
+
+    @classmethod
+    def create(cls, parent: str | Path, name: str) -> "RunFolder":
+        """A new folder `parent/<name>-<YYYYmmdd-HHMMSS>` (suffixed if taken)."""
+        parent = Path(parent)
+        stem = re.sub(r"[^0-9A-Za-z_.-]+", "-", name).strip("-") or "run"
+        base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path, k = parent / base, 2
+        while path.exists():
+            path, k = parent / f"{base}-{k}", k + 1
+        path.mkdir(parents=True)
+        return cls(path)
+
+    def write_inputs(self, graph_text: str, config: dict[str, Any]) -> None:
+        write_atomic(self.path / "graph.json", graph_text)
+        write_atomic(self.path / "config.json", json.dumps(config, indent=2) + "\n")
+
+    def checkpoint_dir(self, name: str) -> Path:
+        return self.checkpoints / name
+
+    # --- metrics -------------------------------------------------------------------------
+    def log_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(_finite(record)) + "\n")
+
+    def log_epoch_row(self, row: dict[str, Any]) -> None:
+        path = self.path / "metrics.csv"
+        if self._csv_keys is None:
+            extra = sorted(k for k in row if k not in CSV_COLUMNS and _is_number(row[k]))
+            self._csv_keys = list(CSV_COLUMNS) + extra
+            if not path.exists():
+                with open(path, "w", newline="", encoding="utf-8") as f:
+                    csv.writer(f).writerow(self._csv_keys)
+        with open(path, "a", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerow([_cell(row.get(k)) for k in self._csv_keys])
+
+    def log_line(self, text: str) -> None:
+        with open(self.path / "log.txt", "a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+
+    # --- TensorBoard ---------------------------------------------------------------------
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        if value is None or not math.isfinite(value):
+            return
+        self._tensorboard().add_scalar(tag, value, step)
+
+    def histogram(self, tag: str, values, step: int) -> None:
+        self._tensorboard().add_histogram(tag, values, step)
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _tensorboard(self):
+        if self._writer is None:
+            # Imported on first use: it pulls in tensorboard, which a headless check never needs.
+            from torch.utils.tensorboard import SummaryWriter
+            self._writer = SummaryWriter(str(self.path / "tensorboard"))
+        return self._writer
+
+
+class NullRunFolder(RunFolder):
+    """Stands in on ranks other than 0 of a distributed run: they write nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("."))
+
+    def write_inputs(self, *_: Any) -> None: ...
+    def log_metrics(self, *_: Any) -> None: ...
+    def log_epoch_row(self, *_: Any) -> None: ...
+    def log_line(self, *_: Any) -> None: ...
+    def scalar(self, *_: Any) -> None: ...
+    def histogram(self, *_: Any) -> None: ...
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

@@ -1,0 +1,374 @@
+"""The training loop: fit → train_epoch → training_step, with named places where the run
+reports, checkpoints and checks its stop flag. The CLI and the tests run it in-process;
+the editor runs the very same loop in a worker process (worker.py)."""
+from __future__ import annotations
+
+import math
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from graph.document import Document
+from graph.fileformat import dumps
+from graph.loader import loads
+from runtime.compile import CompileError
+from runtime.data import augment_batch, batches
+from runtime.data.bundle import DataError
+from runtime.training import events, observe
+from runtime.training.checkpoint import CheckpointError, CheckpointState, load_checkpoint, save_checkpoint
+from runtime.training.config import ConfigError, TrainConfig
+from runtime.training.device import DeviceError
+from runtime.training.distributed import Distributed
+from runtime.training.recipes import RecipeError
+from runtime.training.run_folder import NullRunFolder, RunFolder
+from runtime.training.setup import RunParts, build_run
+from runtime.training.stepper import NonFiniteLoss
+
+# Problems with the user's settings, data or graph: a message, not a traceback.
+USER_ERRORS = (ConfigError, DataError, RecipeError, DeviceError, CompileError, CheckpointError)
+
+
+class Control:
+    """Cooperative stop and pause, checked between batches. The worker process passes an
+    object with the same three members backed by multiprocessing events."""
+
+    def __init__(self) -> None:
+        self._stop, self._pause = threading.Event(), threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def pause_requested(self) -> bool:
+        return self._pause.is_set()
+
+
+class _Stopped(Exception):
+    pass
+
+
+@dataclass
+class TrainResult:
+    status: str                      # finished, stopped, interrupted, failed
+    run_dir: Path | None = None
+    epochs_done: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)   # one dict per epoch
+    best: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Trainer:
+    def __init__(self, doc: Document, cfg: TrainConfig, *, emit: events.Emit = events.ignore,
+                 control: Any = None, runs_dir: str | Path = "runs", resume: str | Path | None = None,
+                 base_dir: Path | None = None, adapt_input: bool = False) -> None:
+        self.doc = loads(dumps(doc))  # the run owns a copy: the user may edit on
+        self.cfg, self.emit = cfg, emit
+        self.control = control or Control()
+        self.runs_dir, self.resume_from = Path(runs_dir), resume
+        self.base_dir, self.adapt_input = base_dir, adapt_input
+        self.dist = Distributed.from_env()
+        self.folder: RunFolder | None = None
+        self.parts: RunParts | None = None
+        self.state = CheckpointState()
+        self.history: list[dict[str, Any]] = []
+        self._last_activations = 0.0
+        self._epoch_started = time.perf_counter()
+        self._shuffle = torch.Generator().manual_seed(cfg.seed)
+        self._augment = torch.Generator().manual_seed(cfg.seed + 7)
+
+    # --- fit -----------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        try:
+            self._setup()
+        except USER_ERRORS as exc:
+            return self._fail(str(exc), None)
+        except Exception as exc:  # a bug of ours, or torch refusing something: say what
+            return self._fail(f"could not start training: {exc}", traceback.format_exc())
+        status = "finished"
+        try:
+            for epoch in range(self.state.epoch, self.cfg.epochs):
+                train = self.train_epoch(epoch)
+                self.end_epoch(epoch, train)
+                if self._early_stop():
+                    self._log(f"early stopping: no improvement for {self.cfg.early_stopping} epochs")
+                    break
+        except _Stopped:
+            status = "stopped"
+            self._save("last", partial=True)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            self._save("last", partial=True)
+        except NonFiniteLoss as exc:
+            return self._fail(f"{exc}: training stopped. Try a lower learning rate (now "
+                              f"{self.cfg.optimizer.lr:g}), gradient clipping, or normalised "
+                              "inputs. The last good checkpoint is kept.", None)
+        except torch.cuda.OutOfMemoryError:
+            return self._fail(f"the GPU ran out of memory with batch size {self.cfg.batch_size}: "
+                              "try a smaller batch. The last good checkpoint is kept.", None)
+        except USER_ERRORS as exc:
+            return self._fail(str(exc), None)
+        except Exception as exc:
+            return self._fail(f"training failed: {exc}", traceback.format_exc())
+        return self._finish(status)
+
+    def _setup(self) -> None:
+        self.parts = build_run(self.doc, self.cfg, self.dist, self.base_dir, self.adapt_input,
+                               self._log)
+        if self.resume_from is not None:
+            self._resume(Path(self.resume_from))
+        if self.folder is None:
+            self.folder = RunFolder.create(self.runs_dir, self.doc.name or "run") \
+                if self.dist.is_main else NullRunFolder()
+        self.folder.write_inputs(dumps(self.doc), self.cfg.to_json())
+        model = self._main_module()
+        params = sum(p.numel() for c in self.parts.compiled.values() for p in c.module.parameters())
+        if self.cfg.precision != "fp32" and self.parts.device.type != "cuda":
+            self._log(f"precision {self.cfg.precision} needs CUDA; training in fp32 on "
+                      f"{self.parts.device.type}")
+        self.emit(events.event(
+            "started", run_dir=str(self.folder.path), device=str(self.parts.device),
+            params=params, epochs=self.cfg.epochs, start_epoch=self.state.epoch,
+            steps_per_epoch=self._steps_per_epoch(), dataset=self.parts.data.name,
+            train_samples=len(self.parts.data.x_train), val_samples=len(self.parts.data.x_val),
+            class_names=list(self.parts.data.class_names), recipe=self.cfg.recipe,
+            code=model.code if hasattr(model, "code") else ""))
+        self._log(f"training {self.doc.name or 'graph'} ({params:,} parameters) on "
+                  f"{self.parts.device} with {self.parts.data.name}: "
+                  f"{len(self.parts.data.x_train)} train, {len(self.parts.data.x_val)} val samples")
+
+    # --- one epoch -----------------------------------------------------------------------
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        parts, cfg = self.parts, self.cfg
+        self._epoch_started = time.perf_counter()
+        for module in parts.recipe.models().values():
+            module.train()
+        data = parts.data
+        indices = self.dist.shard(len(data.x_train), epoch, cfg.seed, shuffle=True)
+        steps = self._steps_per_epoch()
+        sums: dict[str, float] = {}
+        count, window_samples, window_start = 0, 0, time.perf_counter()
+        for step, (xb, yb) in enumerate(batches(data.x_train, data.y_train, cfg.batch_size,
+                                                shuffle=True, generator=self._shuffle,
+                                                indices=indices)):
+            self._check_control()
+            if cfg.augment:
+                xb = augment_batch(xb, cfg.augment, self._augment)
+            metrics = self.training_step(xb, yb, epoch, step)
+            n = xb.shape[0]
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + float(value) * n
+            count += n
+            window_samples += n
+            self.state.global_step += 1
+            if self.state.global_step % cfg.log_every == 0 or step == steps - 1:
+                now = time.perf_counter()
+                rate = window_samples / max(now - window_start, 1e-9)
+                self._report_step(epoch, step, steps, metrics, rate)
+                window_samples, window_start = 0, now
+            self._maybe_capture(epoch)
+        return {k: v / max(count, 1) for k, v in sums.items()}
+
+    def training_step(self, xb: torch.Tensor, yb: torch.Tensor, epoch: int, step: int) -> dict[str, Any]:
+        where = f"epoch {epoch + 1}, step {step + 1} (global step {self.state.global_step + 1})"
+        metrics = self.parts.recipe.train_step(xb, yb, where)
+        for schedule in self.parts.schedules.values():
+            schedule.after_step()
+        return metrics
+
+    def validate(self) -> dict[str, Any]:
+        recipe, data = self.parts.recipe, self.parts.data
+        for module in recipe.models().values():
+            module.eval()
+        with torch.no_grad():
+            for xb, yb in batches(data.x_val, data.y_val, max(self.cfg.batch_size, 256), shuffle=False):
+                recipe.eval_batch(xb, yb)
+        return recipe.eval_summary()
+
+    def end_epoch(self, epoch: int, train: dict[str, float]) -> None:
+        val = self.validate() if len(self.parts.data.x_val) else {}
+        self.state.epoch = epoch + 1
+        for schedule in self.parts.schedules.values():
+            schedule.after_epoch(val.get("val_loss"))
+        monitor = self.parts.recipe.monitor
+        value = val.get(monitor) if monitor else None
+        best = monitor is None or (value is not None and (
+            self.state.best_metric is None or value < self.state.best_metric))
+        if best and value is not None:
+            self.state.best_metric = value
+        scalars = {f"train_{k}": v for k, v in train.items()}
+        scalars.update({k: v for k, v in val.items() if isinstance(v, float)})
+        self.state.metrics = scalars
+        record = {"epoch": epoch + 1, **scalars, "lr": self._lr(), "best": best,
+                  "seconds": round(time.perf_counter() - self._epoch_started, 3)}
+        self.history.append(record)
+        self._save(f"epoch-{epoch + 1:03d}")
+        self._copy_checkpoint(f"epoch-{epoch + 1:03d}", "last")
+        if best:
+            self._copy_checkpoint(f"epoch-{epoch + 1:03d}", "best")
+        self._write_epoch(record, val)
+        self.emit(events.event("epoch", **record, **{k: v for k, v in val.items()
+                                                     if not isinstance(v, float)}))
+        self._report_insides(epoch)
+
+    # --- reporting -----------------------------------------------------------------------
+    def _report_step(self, epoch: int, step: int, steps: int, metrics: dict, rate: float) -> None:
+        values = {k: float(v) for k, v in metrics.items()}
+        lr = self._lr()
+        self.emit(events.event("step", epoch=epoch + 1, step=step + 1, steps=steps,
+                               global_step=self.state.global_step, lr=lr, samples_per_s=rate,
+                               **values))
+        self.folder.log_metrics({"kind": "step", "epoch": epoch + 1,
+                                 "global_step": self.state.global_step, "lr": lr, **values})
+        for key, value in values.items():
+            self.folder.scalar(f"train/{key}", value, self.state.global_step)
+        self.folder.scalar("train/lr", lr, self.state.global_step)
+        for name, compiled in self.parts.compiled.items():
+            norms = observe.gradient_norms(compiled.module, observe.layer_nodes(compiled.program))
+            if norms:
+                self.emit(events.event("gradients", model=name, global_step=self.state.global_step,
+                                       norms=norms))
+
+    def _maybe_capture(self, epoch: int, force: bool = False) -> None:
+        watched = self.cfg.watch_nodes
+        if not watched or "model" not in self.parts.compiled or len(self.parts.data.x_val) == 0:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last_activations < self.cfg.activation_interval:
+            return
+        self._last_activations = now
+        compiled = self.parts.compiled["model"]
+        values = observe.capture_activations(compiled.module, compiled.program,
+                                             self.parts.data.x_val[:1], watched)
+        self.emit(events.event("activations", epoch=epoch + 1, global_step=self.state.global_step,
+                               sample=self.parts.data.x_val[0].float().cpu().numpy(),
+                               label=int(self.parts.data.y_val[0]) if self.parts.data.task == "classification" else None,
+                               nodes=values))
+
+    def _report_insides(self, epoch: int) -> None:
+        for name, compiled in self.parts.compiled.items():
+            stats = observe.weight_stats(compiled.module, observe.layer_nodes(compiled.program))
+            self.emit(events.event("weights", model=name, epoch=epoch + 1, stats=stats))
+        if hasattr(self.parts.recipe, "samples"):
+            grid = self.parts.recipe.samples()
+            self.emit(events.event("samples", epoch=epoch + 1, images=grid.numpy()))
+        self._maybe_capture(epoch, force=True)
+
+    def _write_epoch(self, record: dict[str, Any], val: dict[str, Any]) -> None:
+        self.folder.log_metrics({"kind": "epoch", **record,
+                                 **{k: v for k, v in val.items() if k != "confusion"}})
+        self.folder.log_epoch_row(record)
+        for key, value in record.items():
+            if isinstance(value, float) and key not in ("seconds",):
+                group = "val" if key.startswith("val_") else "train" if key.startswith("train_") else "epoch"
+                self.folder.scalar(f"{group}/{key.removeprefix(group + '_')}", value, record["epoch"])
+        self.folder.flush()
+        line = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
+                         if isinstance(v, float) and k not in ("seconds", "lr"))
+        self._log(f"epoch {record['epoch']}/{self.cfg.epochs}: {line}" + (" (best)" if record["best"] else ""))
+
+    def _log(self, message: str, level: str = "info") -> None:
+        if self.folder is not None:
+            self.folder.log_line(message)
+        if self.dist.is_main:
+            self.emit(events.log(message, level))
+
+    # --- checkpoints, resume, control ----------------------------------------------------
+    def _save(self, name: str, partial: bool = False) -> None:
+        if self.parts is None or not self.dist.is_main or self.folder is None:
+            return
+        self.state.extra = {"partial_epoch": partial, "recipe": self.cfg.recipe}
+        for model_name, compiled in self.parts.compiled.items():
+            folder = self.folder.checkpoint_dir(name if model_name == "model" else f"{name}-{model_name}")
+            save_checkpoint(folder, compiled.module, dumps(self.doc), self.state,
+                            {model_name: self.parts.optimizers[model_name]},
+                            {model_name: self.parts.schedules[model_name]})
+
+    def _copy_checkpoint(self, source: str, target: str) -> None:
+        if not self.dist.is_main:
+            return
+        for suffix in [""] if "model" in self.parts.compiled else [f"-{m}" for m in self.parts.compiled]:
+            src = self.folder.checkpoint_dir(source + suffix)
+            dst = self.folder.checkpoint_dir(target + suffix)
+            tmp = dst.with_name(dst.name + ".partial")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(src, tmp)
+            shutil.rmtree(dst, ignore_errors=True)
+            tmp.rename(dst)
+
+    def _resume(self, path: Path) -> None:
+        if (path / "checkpoints").is_dir():  # a run folder: continue it from its last checkpoint
+            self.folder = RunFolder(path) if self.dist.is_main else NullRunFolder()
+            path = path / "checkpoints" / "last"
+        elif path.parent.name == "checkpoints" and self.dist.is_main:
+            self.folder = RunFolder(path.parent.parent)
+        for name, compiled in self.parts.compiled.items():
+            folder = path if name == "model" else path.with_name(f"{path.name}-{name}")
+            self.state, _ = load_checkpoint(folder, compiled.module,
+                                            {name: self.parts.optimizers[name]},
+                                            {name: self.parts.schedules[name]})
+        self._log(f"resumed from {path} after epoch {self.state.epoch}")
+
+    def _check_control(self) -> None:
+        while self.control.pause_requested() and not self.control.stop_requested():
+            time.sleep(0.05)
+        if self.control.stop_requested():
+            raise _Stopped()
+
+    def _early_stop(self) -> bool:
+        patience = self.cfg.early_stopping
+        if not patience or len(self.history) <= patience:
+            return False
+        return not any(r["best"] for r in self.history[-patience:])
+
+    # --- endings -------------------------------------------------------------------------
+    def _fail(self, message: str, trace: str | None) -> TrainResult:
+        self._log(message, "error")
+        run_dir = self.folder.path if self.folder is not None and self.dist.is_main else None
+        self.emit(events.event("error", message=message, traceback=trace or "",
+                               global_step=self.state.global_step, epoch=self.state.epoch))
+        result = TrainResult("failed", run_dir, self.state.epoch, self.history, self._best(), message)
+        self._close(result)
+        return result
+
+    def _finish(self, status: str) -> TrainResult:
+        result = TrainResult(status, self.folder.path if self.dist.is_main else None,
+                             self.state.epoch, self.history, self._best())
+        self._log(f"run {status} after {self.state.epoch} epoch(s): {self.folder.path}")
+        self._close(result)
+        return result
+
+    def _close(self, result: TrainResult) -> None:
+        if self.folder is not None:
+            self.folder.close()
+        self.emit(events.event("done", status=result.status, run_dir=str(result.run_dir or ""),
+                               epochs_done=result.epochs_done, best=result.best, error=result.error))
+        self.dist.stop()
+
+    def _best(self) -> dict[str, Any] | None:
+        best = [r for r in self.history if r.get("best")]
+        return best[-1] if best else None
+
+    def _steps_per_epoch(self) -> int:
+        n = len(self.parts.data.x_train)
+        return max(1, math.ceil(n / (self.cfg.batch_size * self.dist.world_size)))
+
+    def _lr(self) -> float:
+        opt = next(iter(self.parts.optimizers.values()))
+        return float(opt.param_groups[0]["lr"])
+
+    def _main_module(self):
+        return next(iter(self.parts.compiled.values())).module

@@ -1,0 +1,151 @@
+"""Training in a worker process, so that the editor never waits on it and a crash there
+never takes the editor down.
+
+The worker (spawn context: a fresh interpreter, no inherited Qt or CUDA state) gets the
+graph as JSON text plus the settings, runs the ordinary Trainer, and puts its events on a
+queue. The owner drains the queue on a timer with `poll()`; stop and pause are events the
+trainer checks between batches. If the worker dies without saying "done", `poll()` reports
+it as an error event, so a listener always sees the run end.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_module
+import traceback
+from pathlib import Path
+from typing import Any
+
+from runtime.training import events
+
+_CONTEXT = mp.get_context("spawn")
+
+
+class _ProcessControl:
+    def __init__(self, stop, pause) -> None:
+        self._stop, self._pause = stop, pause
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def pause_requested(self) -> bool:
+        return self._pause.is_set()
+
+
+def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str, Any],
+                 options: dict[str, Any], out, stop, pause) -> None:
+    emit = out.put
+    try:
+        from graph.loader import loads
+        from runtime.training.config import ConfigError, parse_config
+        from runtime.training.trainer import Trainer
+
+        doc = loads(graph_json, options.get("source", "<editor>"))
+        try:
+            cfg = parse_config(training, overrides)
+        except ConfigError as exc:
+            emit(events.event("error", message=str(exc), traceback="", global_step=0, epoch=0))
+            emit(events.event("done", status="failed", run_dir="", epochs_done=0, best=None,
+                              error=str(exc)))
+            return
+        base_dir = Path(options["base_dir"]) if options.get("base_dir") else None
+        Trainer(doc, cfg, emit=emit, control=_ProcessControl(stop, pause),
+                runs_dir=options.get("runs_dir", "runs"), resume=options.get("resume"),
+                base_dir=base_dir, adapt_input=options.get("adapt_input", False)).fit()
+    except BaseException as exc:  # the last word must reach the owner, whatever happened
+        emit(events.event("error", message=f"the training process failed: {exc}",
+                          traceback=traceback.format_exc(), global_step=0, epoch=0))
+        emit(events.event("done", status="failed", run_dir="", epochs_done=0, best=None,
+                          error=str(exc)))
+
+
+class TrainingSession:
+    """One training run in its own process."""
+
+    def __init__(self, graph_json: str, training: dict[str, Any] | None = None,
+                 overrides: dict[str, Any] | None = None, *, runs_dir: str | Path = "runs",
+                 base_dir: str | Path | None = None, resume: str | Path | None = None,
+                 adapt_input: bool = False, source: str = "<editor>") -> None:
+        self._args = (graph_json, dict(training or {}), dict(overrides or {}),
+                      {"runs_dir": str(runs_dir), "base_dir": str(base_dir) if base_dir else None,
+                       "resume": str(resume) if resume else None, "adapt_input": adapt_input,
+                       "source": source})
+        self._queue = _CONTEXT.Queue()
+        self._stop, self._pause = _CONTEXT.Event(), _CONTEXT.Event()
+        self._process: mp.process.BaseProcess | None = None
+        self.finished = False     # a "done" event has been delivered
+        self.status: str | None = None
+
+    def start(self) -> None:
+        if self._process is not None:
+            raise RuntimeError("this session has already started")
+        self._process = _CONTEXT.Process(target=_worker_main, name="nodetorch-training",
+                                         args=(*self._args, self._queue, self._stop, self._pause),
+                                         daemon=True)
+        self._process.start()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive() and not self.finished
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pause.clear()
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def kill(self) -> None:
+        """End the worker at once (it gets no chance to save)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+
+    def poll(self, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Events that arrived since the last call; never blocks."""
+        got = self._drain(limit, wait=0.0)
+        if not self.finished and self._process is not None and not self._process.is_alive():
+            # The process is gone: what it put last may still be in the pipe. Read on
+            # briefly; if no "done" comes, it died.
+            got += self._drain(limit, wait=0.5)
+            if not self.finished:
+                got += self._died()
+        return got
+
+    def _drain(self, limit: int, wait: float) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        while len(got) < limit and not self.finished:
+            try:
+                item = self._queue.get(timeout=wait) if wait else self._queue.get_nowait()
+            except (queue_module.Empty, EOFError, OSError):
+                break
+            got.append(item)
+            if item.get("kind") == "done":
+                self.finished, self.status = True, item.get("status")
+        return got
+
+    def _died(self) -> list[dict[str, Any]]:
+        code = self._process.exitcode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else \
+            f"exited with code {code}"
+        message = (f"the training process {how} before finishing; the graph is untouched and "
+                   "the run folder keeps its last checkpoint")
+        self.finished, self.status = True, "failed"
+        return [events.event("error", message=message, traceback="", global_step=0, epoch=0),
+                events.event("done", status="failed", run_dir="", epochs_done=0, best=None,
+                             error=message)]
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._process is not None:
+            self._process.join(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        self.join(5)
+        self.kill()
+        self._queue.close()
