@@ -49,19 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_HANDLERS = {
+    "validate": ("cli.commands", "cmd_validate"),
+    "summary": ("cli.commands", "cmd_summary"),
+    "templates": ("cli.commands", "cmd_templates"),
+    "nodes": ("cli.commands", "cmd_nodes"),
+    "export-code": ("cli.commands", "cmd_export_code"),
+    "train": ("cli.train_cmd", "cmd_train"),
+    "export": ("cli.export_cmd", "cmd_export"),
+}
+
+
 def run(argv: list[str]) -> int:
-    from cli import commands
+    import importlib
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    from cli.export_cmd import cmd_export
-    from cli.train_cmd import cmd_train
-
-    handlers = {"validate": commands.cmd_validate, "summary": commands.cmd_summary,
-                "templates": commands.cmd_templates, "nodes": commands.cmd_nodes,
-                "export-code": commands.cmd_export_code, "train": cmd_train, "export": cmd_export}
+    if args.command is None:
+        parser.print_help()
+        return 0
+    # Each command's module is imported only when used: `validate` never loads the trainer.
+    module_name, func = _HANDLERS[args.command]
+    handler = getattr(importlib.import_module(module_name), func)
     try:
-        return handlers[args.command](args)
+        return handler(args)
     except CommandFailed as exc:
         print(exc, file=sys.stderr)
         return exc.code
