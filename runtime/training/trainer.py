@@ -87,8 +87,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._last_activations = 0.0
         self._epoch_started = time.perf_counter()
-        self._shuffle = torch.Generator().manual_seed(cfg.seed)
-        self._augment = torch.Generator().manual_seed(cfg.seed + 7)
+        self._shuffle, self._augment = torch.Generator(), torch.Generator()
 
     # --- fit -----------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -154,6 +153,11 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, float]:
         parts, cfg = self.parts, self.cfg
         self._epoch_started = time.perf_counter()
+        # Every random choice of an epoch comes from (seed, epoch): a resumed run makes the
+        # same choices as one that never stopped, with no generator state to save.
+        torch.manual_seed(cfg.seed * 100_003 + epoch)
+        self._shuffle.manual_seed(cfg.seed * 100_003 + epoch)
+        self._augment.manual_seed(cfg.seed * 100_019 + epoch)
         for module in parts.recipe.models().values():
             module.train()
         data = parts.data

@@ -82,6 +82,13 @@ class TrainingSession:
                                          args=(*self._args, self._queue, self._stop, self._pause),
                                          daemon=True)
         self._process.start()
+        # The worker now has its own copy of the queue's writing end; close ours. A worker
+        # that dies halfway through sending an event (killed, or crashed while the pipe was
+        # full) then leaves an end of file that reading reports (EOFError), not a pipe
+        # that still has a writer, where poll() would wait forever for the missing rest.
+        writer = getattr(self._queue, "_writer", None)
+        if writer is not None:
+            writer.close()
 
     @property
     def running(self) -> bool:

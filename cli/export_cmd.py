@@ -1,0 +1,56 @@
+"""`python main.py export RUN_OR_WEIGHTS --format F --out PATH`: write trained weights as
+onnx, torchscript, safetensors, a state_dict or standalone code, and check the result."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli.common import EXIT_BAD_FILE, EXIT_OK, EXIT_PROBLEMS, CommandFailed, print_diagnostics
+
+
+def cmd_export(args) -> int:
+    from graph.loader import LoadError, loads
+    from runtime.compile import CompileError
+    from runtime.export import ExportError, WeightsError, export_model, resolve_weights
+
+    try:
+        state, graph_json, where = resolve_weights(args.source)
+    except WeightsError as exc:
+        raise CommandFailed(f"error: {exc}", EXIT_BAD_FILE) from None
+    source = f"the graph stored with {where}"
+    try:
+        doc = loads(graph_json, source)
+    except LoadError as exc:
+        first = exc.problems[0].message if exc.problems else "cannot be loaded"
+        raise CommandFailed(f"error: {source} cannot be loaded: {first}", EXIT_BAD_FILE) from None
+    out = Path(args.out)
+    try:
+        result = export_model(doc, state, args.format, args.out, source_name=_source_name(where))
+    except CompileError as exc:
+        print_diagnostics(doc, exc.diagnostics)
+        print(f"{where}: the graph has problems; fix them before exporting")
+        return EXIT_PROBLEMS
+    except WeightsError as exc:
+        raise CommandFailed(f"error: {where}: {exc}", EXIT_BAD_FILE) from None
+    except ExportError as exc:
+        raise CommandFailed(f"error: {exc}", EXIT_PROBLEMS) from None
+    except OSError as exc:
+        target = exc.filename or out
+        raise CommandFailed(f"error: cannot write {target}: {exc.strerror or exc}",
+                            EXIT_BAD_FILE) from None
+    except Exception as exc:  # a bug or an exotic torch failure: one line, not a traceback
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise CommandFailed(f"error: {args.format} export failed: {type(exc).__name__}"
+                            f"{': ' + detail if detail else ''}", EXIT_PROBLEMS) from None
+    print(f"weights: {where}")
+    print(result.summary())
+    for note in result.notes:
+        print(f"note: {note}")
+    return EXIT_OK
+
+
+def _source_name(where: Path) -> str:
+    """'my-run/checkpoints/best' for a run's checkpoint, else the file's name."""
+    parts = where.parts
+    if len(parts) >= 4 and parts[-3] == "checkpoints":
+        return "/".join(parts[-4:-1])
+    return where.name
