@@ -83,8 +83,10 @@ def cmd_train(args) -> int:
         for problem in exc.problems:
             print(f"error: {path}: {problem}", file=sys.stderr)
         return EXIT_PROBLEMS
-    live = sys.stderr.isatty() and not args.quiet and os.environ.get("TERM") != "dumb"
-    progress = Progress(sys.stdout if not live else sys.stderr, live)
+    # Under torchrun every rank runs this; only rank 0 talks (the others' errors still show).
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    live = main_rank and sys.stderr.isatty() and not args.quiet and os.environ.get("TERM") != "dumb"
+    progress = Progress(sys.stdout if not live else sys.stderr, live) if main_rank else (lambda e: None)
     errors: list[str] = []
 
     def emit(event: dict[str, Any]) -> None:
@@ -106,6 +108,8 @@ def cmd_train(args) -> int:
               f"{result.run_dir}/checkpoints/last (resume with --resume {result.run_dir})",
               file=sys.stderr)
         return 130
+    if not main_rank:
+        return EXIT_OK
     best = result.best or {}
     summary = ", ".join(f"{k} {v:.4f}" for k, v in best.items()
                         if k.startswith("val_") and isinstance(v, float))

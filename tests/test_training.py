@@ -153,7 +153,7 @@ def test_gan_losses_stay_in_balance_and_samples_do_not_collapse(tmp_path):
 
 @pytest.mark.parametrize("settings, words", [
     ({"optimizer": {"name": "sgd", "lr": 1e6, "momentum": 0.9}},
-     ["at epoch 1, step", "Try a lower learning rate (now 1e+06)"]),
+     ["at epoch 1, step", "Try a lower learning rate (it was 1e+06 at that step)"]),
 ])
 def test_a_non_finite_loss_stops_with_the_step_and_advice(tmp_path, settings, words):
     result, seen = train(template("mlp"), tmp_path, **settings)

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
+
+# Test hook (tests/test_distributed.py): the folder where every rank, not only rank 0, saves
+# its final weights, to check that the ranks ended in step. Unset: nothing is written.
+DEBUG_DUMP_ENV = "NODETORCH_DEBUG_DUMP_WEIGHTS"
 
 
 @dataclass
@@ -62,6 +67,15 @@ class Distributed:
         sampler.set_epoch(epoch)
         return list(sampler)
 
+    def average(self, values: dict[str, float]) -> dict[str, float]:
+        """The mean of each value over all ranks (each rank saw its own shard)."""
+        if not self.enabled or not values:
+            return values
+        keys = sorted(values)
+        t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
+        dist.all_reduce(t)
+        return {k: float(v) / self.world_size for k, v in zip(keys, t.tolist())}
+
     def barrier(self) -> None:
         if self.enabled and dist.is_initialized():
             dist.barrier()
@@ -69,3 +83,16 @@ class Distributed:
     def stop(self) -> None:
         if self.enabled and dist.is_initialized():
             dist.destroy_process_group()
+
+    def debug_dump(self, module: torch.nn.Module, **facts: int) -> None:
+        """Test hook: with NODETORCH_DEBUG_DUMP_WEIGHTS=<dir> set, save this rank's state_dict
+        to <dir>/rank<R>.safetensors, `facts` (e.g. samples trained) in its metadata."""
+        folder = os.environ.get(DEBUG_DUMP_ENV)
+        if not folder:
+            return
+        from safetensors.torch import save_file
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+        meta = {"rank": self.rank, "world_size": self.world_size, **facts}
+        save_file(tensors, str(Path(folder) / f"rank{self.rank}.safetensors"),
+                  metadata={k: str(v) for k, v in meta.items()})

@@ -85,6 +85,7 @@ class Trainer:
         self.parts: RunParts | None = None
         self.state = CheckpointState()
         self.history: list[dict[str, Any]] = []
+        self.samples_trained = 0  # by this process (one rank's shard in a distributed run)
         self._last_activations = 0.0
         self._epoch_started = time.perf_counter()
         self._shuffle, self._augment = torch.Generator(), torch.Generator()
@@ -100,7 +101,7 @@ class Trainer:
         status = "finished"
         try:
             for epoch in range(self.state.epoch, self.cfg.epochs):
-                train = self.train_epoch(epoch)
+                train = self.dist.average(self.train_epoch(epoch))
                 self.end_epoch(epoch, train)
                 if self._early_stop():
                     self._log(f"early stopping: no improvement for {self.cfg.early_stopping} epochs")
@@ -112,8 +113,8 @@ class Trainer:
             status = "interrupted"
             self._save("last", partial=True)
         except NonFiniteLoss as exc:
-            return self._fail(f"{exc}: training stopped. Try a lower learning rate (now "
-                              f"{self.cfg.optimizer.lr:g}), gradient clipping, or normalised "
+            return self._fail(f"{exc}: training stopped. Try a lower learning rate (it was "
+                              f"{self._lr():g} at that step), gradient clipping, or normalised "
                               "inputs. The last good checkpoint is kept.", None)
         except torch.cuda.OutOfMemoryError:
             return self._fail(f"the GPU ran out of memory with batch size {self.cfg.batch_size}: "
@@ -176,6 +177,7 @@ class Trainer:
             for key, value in metrics.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * n
             count += n
+            self.samples_trained += n
             window_samples += n
             self.state.global_step += 1
             if self.state.global_step % cfg.log_every == 0 or step == steps - 1:
@@ -307,11 +309,15 @@ class Trainer:
         for suffix in [""] if "model" in self.parts.compiled else [f"-{m}" for m in self.parts.compiled]:
             src = self.folder.checkpoint_dir(source + suffix)
             dst = self.folder.checkpoint_dir(target + suffix)
-            tmp = dst.with_name(dst.name + ".partial")
+            tmp, old = dst.with_name(dst.name + ".partial"), dst.with_name(dst.name + ".old")
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(src, tmp)
-            shutil.rmtree(dst, ignore_errors=True)
+            # Swap by renames: at every instant one complete copy exists under a known name.
+            shutil.rmtree(old, ignore_errors=True)
+            if dst.exists():
+                dst.rename(old)
             tmp.rename(dst)
+            shutil.rmtree(old, ignore_errors=True)
 
     def _resume(self, path: Path) -> None:
         if (path / "checkpoints").is_dir():  # a run folder: continue it from its last checkpoint
@@ -352,6 +358,8 @@ class Trainer:
         result = TrainResult(status, self.folder.path if self.dist.is_main else None,
                              self.state.epoch, self.history, self._best())
         self._log(f"run {status} after {self.state.epoch} epoch(s): {self.folder.path}")
+        self.dist.debug_dump(self._main_module(), global_step=self.state.global_step,
+                             samples_trained=self.samples_trained, epochs=self.state.epoch)
         self._close(result)
         return result
 

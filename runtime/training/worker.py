@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue as queue_module
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,16 @@ class TrainingSession:
             self._process.join(timeout)
 
     def close(self) -> None:
+        """Stop the run, wait up to 5 s for it to save and exit, then kill it. Events that
+        arrive meanwhile are dropped: a worker cannot exit while its last events wait in a
+        full pipe, so they are read here rather than left there."""
         self.stop()
-        self.join(5)
+        deadline = time.monotonic() + 5.0
+        while self._process is not None and self._process.is_alive() \
+                and time.monotonic() < deadline:
+            if not self.finished:
+                self._drain(10_000, wait=0.05)
+            self._process.join(0.05)
         self.kill()
+        self.join(1)
         self._queue.close()
