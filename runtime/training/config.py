@@ -42,7 +42,7 @@ class ScheduleConfig:
     gamma: float = 0.1           # step: decay factor; plateau: factor
     patience: int = 3            # plateau: epochs without improvement
     min_lr: float = 0.0
-    max_lr: float | None = None  # onecycle: peak (default 10 × lr)
+    max_lr: float | None = None  # onecycle: the peak (default: lr)
 
 
 @dataclass

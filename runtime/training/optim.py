@@ -40,7 +40,7 @@ class Schedule:
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs, cfg.min_lr)
         elif cfg.name == "onecycle":
             self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=cfg.max_lr or 10 * lr, total_steps=max(1, epochs * steps_per_epoch))
+                optimizer, max_lr=cfg.max_lr or lr, total_steps=max(1, epochs * steps_per_epoch))
         elif cfg.name == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, factor=cfg.gamma, patience=cfg.patience, min_lr=cfg.min_lr)
