@@ -236,3 +236,13 @@ def test_settings_problems_are_listed_together():
         "training.optimizer.name: must be one of sgd, adam, adamw, rmsprop; got 'adamax'",
         "training.optimizer.lr: must be a number from 0 to 1e+06; got -1",
     ]
+
+
+def test_step_reports_are_throttled_but_carry_every_steps_loss(tmp_path):
+    result, seen = train(template("mlp"), tmp_path, epochs=2, log_every=1, report_interval=3600)
+    steps = of_kind(seen, "step")
+    # One report per epoch (its last step) under an hour-long interval...
+    assert [s["step"] for s in steps] == [s["steps"] for s in steps]
+    # ...yet no step's loss is missing from the reports.
+    assert [len(s["losses"]) for s in steps] == [s["steps"] for s in steps]
+    assert steps[0]["losses"][-1] == steps[0]["loss"]

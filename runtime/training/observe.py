@@ -69,16 +69,28 @@ def capture_activations(module: fx.GraphModule, program: Program, sample: torch.
     return out
 
 
-def gradient_norms(module: torch.nn.Module, layers: dict[str, str]) -> dict[str, float]:
-    """L2 norm of each layer's gradients (all its parameters together), by node id."""
-    norms: dict[str, float] = {}
-    for name, node_id in layers.items():
-        sub = module.get_submodule(name)
-        grads = [p.grad for p in sub.parameters() if p.grad is not None]
-        if grads:
-            norms[node_id] = float(torch.linalg.vector_norm(
-                torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
-    return norms
+class GradientProbe:
+    """L2 norm of each layer's gradients (all its parameters together), by node id. The
+    parameter lists are gathered once; each reading is one fused norm over all of them."""
+
+    def __init__(self, module: torch.nn.Module, layers: dict[str, str]) -> None:
+        self.groups = [(node_id, list(module.get_submodule(name).parameters()))
+                       for name, node_id in layers.items()]
+        self.groups = [(node_id, params) for node_id, params in self.groups if params]
+
+    def norms(self) -> dict[str, float]:
+        grads, owners = [], []
+        for node_id, params in self.groups:
+            for p in params:
+                if p.grad is not None:
+                    grads.append(p.grad)
+                    owners.append(node_id)
+        if not grads:
+            return {}
+        squares: dict[str, float] = {}
+        for owner, norm in zip(owners, torch.stack(torch._foreach_norm(grads)).tolist()):
+            squares[owner] = squares.get(owner, 0.0) + norm * norm
+        return {node_id: total ** 0.5 for node_id, total in squares.items()}
 
 
 def weight_stats(module: torch.nn.Module, layers: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -28,6 +28,7 @@ class RunFolder:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
         self._writer = None
+        self._metrics_file = None
         self._csv_keys: list[str] | None = None
 
     @classmethod
@@ -51,8 +52,9 @@ class RunFolder:
 
     # --- metrics -------------------------------------------------------------------------
     def log_metrics(self, record: dict[str, Any]) -> None:
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(_finite(record)) + "\n")
+        if self._metrics_file is None:
+            self._metrics_file = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
+        self._metrics_file.write(json.dumps(_finite(record)) + "\n")
 
     def log_epoch_row(self, row: dict[str, Any]) -> None:
         path = self.path / "metrics.csv"
@@ -79,10 +81,15 @@ class RunFolder:
         self._tensorboard().add_histogram(tag, values, step)
 
     def flush(self) -> None:
+        if self._metrics_file is not None:
+            self._metrics_file.flush()
         if self._writer is not None:
             self._writer.flush()
 
     def close(self) -> None:
+        if self._metrics_file is not None:
+            self._metrics_file.close()
+            self._metrics_file = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -34,9 +34,9 @@ class Stepper:
 
     def step(self, loss: torch.Tensor, where: str, retain_graph: bool = False) -> float | None:
         """Backward and update. Returns the gradient norm when clipping computed it."""
-        value = loss.detach()
-        if not torch.isfinite(value).all():
-            raise NonFiniteLoss(float(value.float().mean()), where)
+        value = float(loss.detach().float().mean())
+        if not math.isfinite(value):
+            raise NonFiniteLoss(value, where)
         self.optimizer.zero_grad(set_to_none=True)
         norm = None
         if self.scaler is not None:

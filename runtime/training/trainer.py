@@ -87,6 +87,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.samples_trained = 0  # by this process (one rank's shard in a distributed run)
         self._last_activations = 0.0
+        self._gradient_probes: dict[str, observe.GradientProbe] = {}
         self._epoch_started = time.perf_counter()
         self._shuffle, self._augment = torch.Generator(), torch.Generator()
 
@@ -134,6 +135,8 @@ class Trainer:
             self.folder = RunFolder.create(self.runs_dir, self.doc.name or "run") \
                 if self.dist.is_main else NullRunFolder()
         self.folder.write_inputs(dumps(self.doc), self.cfg.to_json())
+        self._gradient_probes = {name: observe.GradientProbe(c.module, observe.layer_nodes(c.program))
+                                 for name, c in self.parts.compiled.items()}
         model = self._main_module()
         params = sum(p.numel() for c in self.parts.compiled.values() for p in c.module.parameters())
         if self.cfg.precision != "fp32" and self.parts.device.type != "cuda":
@@ -166,25 +169,31 @@ class Trainer:
         steps = self._steps_per_epoch()
         sums: dict[str, float] = {}
         count, window_samples, window_start = 0, 0, time.perf_counter()
+        recent_losses: list[float] = []  # every step's loss since the last report
         for step, (xb, yb) in enumerate(batches(data.x_train, data.y_train, cfg.batch_size,
                                                 shuffle=True, generator=self._shuffle,
                                                 indices=indices)):
             self._check_control()
             if cfg.augment:
                 xb = augment_batch(xb, cfg.augment, self._augment)
-            metrics = self.training_step(xb, yb, epoch, step)
+            metrics = {k: float(v) for k, v in self.training_step(xb, yb, epoch, step).items()}
             n = xb.shape[0]
             for key, value in metrics.items():
-                sums[key] = sums.get(key, 0.0) + float(value) * n
+                sums[key] = sums.get(key, 0.0) + value * n
+            recent_losses.append(metrics["loss"])
             count += n
             self.samples_trained += n
             window_samples += n
             self.state.global_step += 1
-            if self.state.global_step % cfg.log_every == 0 or step == steps - 1:
-                now = time.perf_counter()
+            now = time.perf_counter()
+            # Report every log_every steps but at most every report_interval seconds: fast
+            # steps would otherwise spend their time on events no one can read that quickly.
+            # The report carries every step's loss since the last, so no point is lost.
+            if step == steps - 1 or (self.state.global_step % cfg.log_every == 0 and
+                                     now - window_start >= cfg.report_interval):
                 rate = window_samples / max(now - window_start, 1e-9)
-                self._report_step(epoch, step, steps, metrics, rate)
-                window_samples, window_start = 0, now
+                self._report_step(epoch, step, steps, metrics, rate, recent_losses)
+                window_samples, window_start, recent_losses = 0, now, []
             self._maybe_capture(epoch)
         return {k: v / max(count, 1) for k, v in sums.items()}
 
@@ -231,19 +240,19 @@ class Trainer:
         self._report_insides(epoch)
 
     # --- reporting -----------------------------------------------------------------------
-    def _report_step(self, epoch: int, step: int, steps: int, metrics: dict, rate: float) -> None:
-        values = {k: float(v) for k, v in metrics.items()}
+    def _report_step(self, epoch: int, step: int, steps: int, values: dict[str, float],
+                     rate: float, losses: list[float]) -> None:
         lr = self._lr()
         self.emit(events.event("step", epoch=epoch + 1, step=step + 1, steps=steps,
                                global_step=self.state.global_step, lr=lr, samples_per_s=rate,
-                               **values))
+                               losses=losses, **values))
         self.folder.log_metrics({"kind": "step", "epoch": epoch + 1,
                                  "global_step": self.state.global_step, "lr": lr, **values})
         for key, value in values.items():
             self.folder.scalar(f"train/{key}", value, self.state.global_step)
         self.folder.scalar("train/lr", lr, self.state.global_step)
-        for name, compiled in self.parts.compiled.items():
-            norms = observe.gradient_norms(compiled.module, observe.layer_nodes(compiled.program))
+        for name, probe in self._gradient_probes.items():
+            norms = probe.norms()
             if norms:
                 self.emit(events.event("gradients", model=name, global_step=self.state.global_step,
                                        norms=norms))
