@@ -1,10 +1,10 @@
-"""NodeTorch: `python main.py` opens the editor; `python main.py COMMAND ...` runs the CLI."""
+"""NodeTorch: `python main.py [FILE]` opens the editor; `python main.py COMMAND ...` runs the CLI."""
 from __future__ import annotations
 
 import difflib
 import sys
 
-from cli.main import COMMANDS, build_parser, run
+from cli.main import COMMANDS, run
 from graph.templates import resolve_graph_path
 
 
@@ -17,10 +17,9 @@ def main(argv: list[str]) -> int:
         print(f"error: {argv[0]!r} is neither a command nor a graph file{guess} "
               "(see `python main.py --help`)", file=sys.stderr)
         return 2
-    # The editor is the next milestone; until it lands the bare command explains the CLI.
-    build_parser().print_help()
-    print("\nThe graph editor is not part of this version yet; use the commands above.")
-    return 0
+    from gui.app import run as run_editor
+
+    return run_editor(argv)
 
 
 if __name__ == "__main__":

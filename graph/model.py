@@ -201,6 +201,14 @@ class Graph:
         self._emit(GraphEvent("node_changed", node=node, field="position"))
         return before
 
+    def reorder(self, node_order: list[str], edge_order: list[Edge]) -> None:
+        """Put nodes and edges back in a remembered order (undo of a delete restores the
+        file exactly, not just the same set). Ids not in the lists keep their place last."""
+        rank = {node_id: i for i, node_id in enumerate(node_order)}
+        self.nodes = dict(sorted(self.nodes.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+        edge_rank = {e: i for i, e in enumerate(edge_order)}
+        self.edges.sort(key=lambda e: edge_rank.get(e, len(edge_rank)))
+
     # --- edge changes ---------------------------------------------------------------------
     def connect_problem(self, edge: Edge) -> str | None:
         """Why this edge may not be added, or None. The editor shows the reason."""

@@ -281,10 +281,13 @@ def test_nodes_lists_every_type_by_category(capsys):
             "doc": "How many filters, so how many output channels."} in entries["Conv2d"]["params"]
 
 
-def test_no_arguments_prints_the_help(capsys):
-    code, out, _ = run_cli(capsys)
-    assert code == 0
-    assert "usage: python main.py" in out and "not part of this version yet" in out
+def test_no_arguments_without_a_display_points_to_the_cli(capsys, monkeypatch):
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run_cli(capsys)
+    assert code == 2 and out == ""
+    assert "needs a display, and none was found" in err
+    assert "python main.py --help" in err
 
 
 @pytest.mark.parametrize("argv", [["validate"], ["--bogus"], ["summary", "lenet5", "--xml"],

@@ -1,0 +1,165 @@
+"""Undo commands. Each calls model methods only; views update from the model's events."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from PySide6.QtGui import QUndoCommand
+
+from graph import snapshot
+from graph.document import Document
+from graph.model import Edge, Graph, Node
+
+MOVE_ID, PARAM_ID = 1, 2  # merge ids: successive moves / edits of one field become one step
+
+
+class AddItems(QUndoCommand):
+    """Insert nodes and edges (a new node, a paste, a duplicate)."""
+
+    def __init__(self, graph: Graph, nodes: list[Node], edges: list[Edge], text: str) -> None:
+        super().__init__(text)
+        self.graph, self.nodes, self.edges = graph, nodes, edges
+
+    def redo(self) -> None:
+        for node in self.nodes:
+            self.graph.insert_node(copy.deepcopy(node))
+        for edge in self.edges:
+            self.graph.insert_edge(edge)
+
+    def undo(self) -> None:
+        for node in self.nodes:
+            self.graph.remove_node(node.id)
+
+
+class RemoveItems(QUndoCommand):
+    """Delete nodes (with every edge touching them) and single edges."""
+
+    def __init__(self, graph: Graph, node_ids: list[str], edges: list[Edge], text: str = "Delete") -> None:
+        super().__init__(text)
+        self.graph = graph
+        self.nodes = [copy.deepcopy(graph.nodes[n]) for n in graph.nodes if n in set(node_ids)]
+        touching = {e for e in graph.edges if e.src in node_ids or e.dst in node_ids}
+        # Keep the edges in model order so undo restores the exact list.
+        self.edges = [e for e in graph.edges if e in touching or e in set(edges)]
+        self.order = list(graph.nodes)
+        self.edge_order = list(graph.edges)
+
+    def redo(self) -> None:
+        for edge in self.edges:
+            self.graph.disconnect(edge)
+        for node in self.nodes:
+            self.graph.remove_node(node.id)
+
+    def undo(self) -> None:
+        for node in self.nodes:
+            self.graph.insert_node(copy.deepcopy(node))
+        for edge in self.edges:
+            self.graph.insert_edge(edge)
+        self.graph.reorder(self.order, self.edge_order)
+
+
+class Connect(QUndoCommand):
+    def __init__(self, graph: Graph, edge: Edge) -> None:
+        super().__init__(f"Connect {edge.src} → {edge.dst}")
+        self.graph, self.edge = graph, edge
+
+    def redo(self) -> None:
+        self.graph.connect(self.edge.src, self.edge.src_port, self.edge.dst, self.edge.dst_port)
+
+    def undo(self) -> None:
+        self.graph.disconnect(self.edge)
+
+
+class SetParams(QUndoCommand):
+    def __init__(self, graph: Graph, node_id: str, changes: dict[str, Any]) -> None:
+        names = ", ".join(changes)
+        super().__init__(f"Set {names} of {graph.nodes[node_id].title}")
+        self.graph, self.node_id = graph, node_id
+        self.after = copy.deepcopy(changes)
+        self.before = {k: copy.deepcopy(graph.nodes[node_id].params.get(k)) for k in changes}
+
+    def id(self) -> int:
+        return PARAM_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        # Typing 1, 12, 128 into one field is one step, not three.
+        if not isinstance(other, SetParams) or other.node_id != self.node_id or \
+                set(other.after) != set(self.after):
+            return False
+        self.after = other.after
+        return True
+
+    def redo(self) -> None:
+        self.graph.set_params(self.node_id, **self.after)
+
+    def undo(self) -> None:
+        self.graph.set_params(self.node_id, **self.before)
+
+
+class SetLabel(QUndoCommand):
+    def __init__(self, graph: Graph, node_id: str, label: str) -> None:
+        super().__init__(f"Rename {graph.nodes[node_id].title}")
+        self.graph, self.node_id, self.after = graph, node_id, label
+        self.before = graph.nodes[node_id].label
+
+    def redo(self) -> None:
+        self.graph.set_label(self.node_id, self.after)
+
+    def undo(self) -> None:
+        self.graph.set_label(self.node_id, self.before)
+
+
+class MoveNodes(QUndoCommand):
+    def __init__(self, graph: Graph, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
+                 text: str = "Move") -> None:
+        super().__init__(text if len(moves) != 1 else f"Move {graph.nodes[next(iter(moves))].title}")
+        self.graph, self.moves = graph, dict(moves)
+
+    def id(self) -> int:
+        return MOVE_ID if self.text().startswith("Move") else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, MoveNodes) or set(other.moves) != set(self.moves):
+            return False
+        self.moves = {k: (self.moves[k][0], other.moves[k][1]) for k in self.moves}
+        return True
+
+    def redo(self) -> None:
+        for node_id, (_, new) in self.moves.items():
+            self.graph.move_node(node_id, new)
+
+    def undo(self) -> None:
+        for node_id, (old, _) in self.moves.items():
+            self.graph.move_node(node_id, old)
+
+
+class DocumentEdit(QUndoCommand):
+    """An edit that reshapes the document (group into a block, expand one). It is applied
+    when constructed, so a refusal raises before anything reaches the undo stack; undo and
+    redo then restore whole-document snapshots through model methods."""
+
+    def __init__(self, doc: Document, apply: Callable[[], Any], text: str,
+                 on_new_graph: Callable[[Graph], None]) -> None:
+        super().__init__(text)
+        self.doc, self.on_new_graph = doc, on_new_graph
+        self.before = snapshot.take(doc)
+        known = set(doc.blocks)
+        self.result = apply()
+        for name, graph in doc.blocks.items():
+            if name not in known:
+                on_new_graph(graph)
+        self.after = snapshot.take(doc)
+        self._applied = True
+
+    def redo(self) -> None:
+        if self._applied:  # the first redo is the push itself: already done
+            self._applied = False
+            return
+        self._restore(self.after)
+
+    def undo(self) -> None:
+        self._restore(self.before)
+
+    def _restore(self, state: dict) -> None:
+        for graph in snapshot.restore(self.doc, state):
+            self.on_new_graph(graph)

@@ -1,0 +1,356 @@
+"""The main window: the canvas in the middle, docks around it, menus with shortcuts.
+
+It wires views to the session and turns menu actions into undo commands; the file,
+clipboard and block operations it offers live in their own modules.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QUndoView, QWidget)
+
+from graph.catalog import get_spec
+from graph.fragment import copy_fragment, paste_fragment
+from graph.loader import LoadError
+from gui.canvas.scene import GraphScene
+from gui.canvas.view import GraphView
+from gui.commands import AddItems, DocumentEdit, MoveNodes, RemoveItems
+from gui.session import EditorSession
+
+APP_NAME = "NodeTorch"
+FILE_FILTER = "NodeTorch graphs (*.json);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: EditorSession, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings(APP_NAME, APP_NAME)
+        self.session = session
+        self.scene = GraphScene(session)
+        self.view = GraphView(self.scene)
+        self.setCentralWidget(self.view)
+        self.breadcrumb = QLabel()
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+        self.statusBar().addWidget(self.breadcrumb)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        self._build_menus()
+        self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.view.node_dropped.connect(self.add_node_at)
+        self.view.quick_add.connect(self._quick_add)
+        self._wire(session)
+        self.setAcceptDrops(True)
+        self.resize(1400, 860)
+        self._refresh_title()
+
+    # --- wiring -------------------------------------------------------------------------------
+    def _wire(self, session: EditorSession) -> None:
+        session.checked.connect(self._refresh_status)
+        session.state_changed.connect(self._refresh_title)
+        session.view_changed.connect(self._refresh_title)
+        self._refresh_status(session.result)
+
+    def _build_docks(self) -> None:
+        from gui.inspector import InspectorWidget
+        from gui.palette import PaletteWidget
+        from gui.problems import ProblemsWidget
+        from gui.summary_dock import SummaryWidget
+
+        self.palette = PaletteWidget(self.session)
+        self.inspector = InspectorWidget(self.session)
+        self.problems = ProblemsWidget(self.session)
+        self.summary = SummaryWidget(self.session)
+        self.history = QUndoView(self.session.undo)
+        self.palette.activated.connect(self._palette_activated)
+        self.problems.node_activated.connect(self.focus_node)
+        for name, widget, area in (("Layers", self.palette, Qt.LeftDockWidgetArea),
+                                   ("Inspector", self.inspector, Qt.RightDockWidgetArea),
+                                   ("Problems", self.problems, Qt.BottomDockWidgetArea),
+                                   ("Model summary", self.summary, Qt.BottomDockWidgetArea),
+                                   ("History", self.history, Qt.RightDockWidgetArea)):
+            dock = QDockWidget(name, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["Problems"], self.docks["Model summary"])
+        self.docks["Problems"].raise_()
+        self.resizeDocks([self.docks["Problems"]], [170], Qt.Vertical)
+        self.resizeDocks([self.docks["Layers"], self.docks["Inspector"]], [250, 320], Qt.Horizontal)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&New", self.new_document, QKeySequence.New)
+        self._action(file, "&Open…", self.open_dialog, QKeySequence.Open)
+        self._action(file, "&Save", self.save, QKeySequence.Save)
+        self._action(file, "Save &As…", self.save_as, QKeySequence.SaveAs)
+        self._action(file, "&Revert", self.revert)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.Quit)
+        edit = bar.addMenu("&Edit")
+        undo = self.session.undo.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.Undo)
+        redo = self.session.undo.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        edit.addActions([undo, redo])
+        edit.addSeparator()
+        self._action(edit, "Cu&t", self.cut, QKeySequence.Cut)
+        self._action(edit, "&Copy", self.copy, QKeySequence.Copy)
+        self._action(edit, "&Paste", self.paste, QKeySequence.Paste)
+        self._action(edit, "&Duplicate", self.duplicate, "Ctrl+D")
+        self._action(edit, "&Delete", self.scene.delete_selected, QKeySequence.Delete)
+        self._action(edit, "Select &All", self._select_all, QKeySequence.SelectAll)
+        edit.addSeparator()
+        self._action(edit, "&Group into Block", lambda: self.group_selection(), "Ctrl+G")
+        self._action(edit, "E&xpand Block", lambda: self.expand_selected_block(), "Ctrl+Shift+G")
+        view = bar.addMenu("&View")
+        self._action(view, "Zoom to &Fit", self.view.fit, "F")
+        self._action(view, "&Arrange", self.arrange, "Ctrl+L")
+        self._action(view, "&Main graph", lambda: self.session.enter_block(None), "Backspace")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+
+    # --- status ---------------------------------------------------------------------------
+    def _refresh_status(self, result) -> None:
+        if result is None:
+            return
+        errors = len(result.errors)
+        state = "valid" if not errors else f"{errors} problem{'s' if errors != 1 else ''}"
+        self.status.setText(f"{len(self.session.doc.graph)} nodes · "
+                            f"{result.shapes.total_params:,} parameters · {state}")
+
+    def _refresh_title(self) -> None:
+        self.setWindowTitle(f"{self.session.title}[*] — {APP_NAME}")
+        self.setWindowModified(self.session.modified)
+        where = self.session.doc.name or "graph"
+        self.breadcrumb.setText(where if self.session.block is None
+                                else f"{where} › {self.session.block}   (Backspace: back)")
+
+    def _selection_changed(self) -> None:
+        ids = self.scene.selected_node_ids()
+        self.inspector.show_selection(ids)
+
+    # --- adding nodes ---------------------------------------------------------------------
+    def add_node_at(self, type_text: str, pos: QPointF, connect_from: str | None = None) -> str | None:
+        from gui.palette import decode_drag
+
+        type_id, params = decode_drag(type_text.encode()) if isinstance(type_text, str) else type_text
+        graph = self.session.graph
+        spec = get_spec(type_id)
+        if spec is None:
+            return None
+        node_id = graph.new_id()
+        from graph.model import Node
+        node = Node(node_id, type_id, {**spec.defaults(), **params}, "", (pos.x(), pos.y()))
+        edges = []
+        if connect_from is not None and connect_from in graph.nodes:
+            outs = graph.output_ports(connect_from)
+            ins = spec.input_names(node.params)
+            if outs and ins:
+                from graph.model import Edge
+                edges = [Edge(connect_from, outs[0], node_id, ins[0])]
+        self.session.undo.push(AddItems(graph, [node], edges, f"Add {type_id}"))
+        self.scene.select_node(node_id)
+        return node_id
+
+    def _palette_activated(self, type_id: str, params: dict) -> None:
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        self._add_connected(type_id, params, centre)
+
+    def _quick_add(self, scene_pos: QPointF) -> None:
+        from gui.quick_add import QuickAddPopup
+
+        popup = QuickAddPopup(self)
+        popup.chosen.connect(lambda type_id, pos: self._add_connected(type_id, {}, pos))
+        popup.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)
+        self._popup = popup
+
+    def _add_connected(self, type_id: str, params: dict, pos: QPointF) -> None:
+        """Add a node; with one node selected, place it after that node and feed it."""
+        selected = self.scene.selected_node_ids()
+        source = selected[0] if len(selected) == 1 else None
+        if source is not None:
+            x, y = self.session.graph.nodes[source].position
+            pos = QPointF(x + 220, y)
+        self.add_node_at((type_id, params), pos, connect_from=source)
+
+    # --- clipboard ------------------------------------------------------------------------
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            QApplication.clipboard().setText(copy_fragment(self.session.graph, ids))
+
+    def cut(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self.copy()
+            self.session.undo.push(RemoveItems(self.session.graph, ids, [], "Cut"))
+
+    def paste(self, text: str | None = None) -> list[str]:
+        text = QApplication.clipboard().text() if text is None else text
+        pasted = paste_fragment(self.session.graph, text)
+        if pasted is None:
+            self.statusBar().showMessage("The clipboard holds no NodeTorch nodes", 4000)
+            return []
+        nodes, edges = pasted
+        self.session.undo.push(AddItems(self.session.graph, nodes, edges, f"Paste {len(nodes)} node(s)"))
+        self.scene.clearSelection()
+        for node in nodes:
+            self.scene.nodes[node.id].setSelected(True)
+        return [n.id for n in nodes]
+
+    def duplicate(self) -> list[str]:
+        ids = self.scene.selected_node_ids()
+        return self.paste(copy_fragment(self.session.graph, ids)) if ids else []
+
+    def _select_all(self) -> None:
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    # --- composite blocks -----------------------------------------------------------------
+    def group_selection(self, name: str | None = None) -> str | None:
+        """Make the selected nodes a new block definition used by one Block node."""
+        from graph.blocks import group_into_block
+        from graph.model import GraphRuleError
+
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.statusBar().showMessage("Select the nodes to group first", 4000)
+            return None
+        name = name or self._free_block_name()
+        report = self.scene.shapes()
+        shapes = {}
+        if report is not None:
+            for node_id, s in report.nodes.items():
+                for port, meta in s.outputs.items():
+                    shapes[(node_id, port)] = list(meta.shape)
+        doc, graph = self.session.doc, self.session.graph
+        try:
+            command = DocumentEdit(doc, lambda: group_into_block(doc, graph, ids, name, shapes),
+                                   f"Group {len(ids)} node(s) into {name}", self.session.watch_block)
+            self.session.undo.push(command)
+        except GraphRuleError as exc:
+            self.statusBar().showMessage(f"Cannot group: {exc}", 6000)
+            return None
+        return command.result.id if command.result is not None else None
+
+    def expand_selected_block(self) -> None:
+        from graph.blocks import expand_block
+
+        ids = [i for i in self.scene.selected_node_ids()
+               if self.session.graph.nodes[i].type == "Block"]
+        if ids:
+            doc, graph = self.session.doc, self.session.graph
+            self.session.undo.push(DocumentEdit(doc, lambda: expand_block(doc, graph, ids[0]),
+                                                "Expand block", self.session.watch_block))
+
+    def _free_block_name(self) -> str:
+        k = 1
+        while f"Block{k}" in self.session.doc.blocks:
+            k += 1
+        return f"Block{k}"
+
+    # --- layout and navigation ------------------------------------------------------------
+    def arrange(self) -> None:
+        from graph.layout import arrange
+
+        graph = self.session.graph
+        positions = arrange(graph)
+        moves = {n: (graph.nodes[n].position, tuple(p)) for n, p in positions.items()
+                 if tuple(graph.nodes[n].position) != tuple(p)}
+        if moves:
+            self.session.undo.push(MoveNodes(graph, moves, "Arrange"))
+        self.view.fit()
+
+    def focus_node(self, node_id: str, block: str | None = None) -> None:
+        if block != self.session.block:
+            self.session.enter_block(block)
+        item = self.scene.select_node(node_id)
+        if item is not None:
+            self.view.centerOn(item)
+
+    # --- files ----------------------------------------------------------------------------
+    def new_document(self) -> None:
+        if self.maybe_save():
+            from graph.document import Document
+            self.session.replace_document(Document(name="Untitled"))
+            self.session.path = None
+            self._refresh_title()
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", "", FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        if not self.maybe_save():
+            return False
+        try:
+            opened = EditorSession.open(path)
+        except LoadError as exc:
+            QMessageBox.warning(self, "Cannot open file", str(exc))
+            return False
+        self.session.replace_document(opened.doc)
+        self.session.path = Path(path)
+        self._refresh_title()
+        self.view.fit()
+        return True
+
+    def save(self) -> bool:
+        if self.session.path is None:
+            return self.save_as()
+        self.session.save()
+        self.statusBar().showMessage(f"Saved {self.session.path}", 4000)
+        return True
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph as", self.session.title, FILE_FILTER)
+        if not path:
+            return False
+        self.session.save(path)
+        return True
+
+    def revert(self) -> None:
+        if self.session.path is not None:
+            self.session.replace_document(EditorSession.open(self.session.path).doc)
+            self._refresh_title()
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the document (saved, or the user said so)."""
+        if not self.session.modified:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.session.title}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def closeEvent(self, event) -> None:
+        if self.maybe_save():
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0])

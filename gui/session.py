@@ -1,0 +1,120 @@
+"""The document being edited: the graph model, its undo stack, its file, and the live check.
+
+Views listen to the model's events (for structure) and to `checked` (for shapes and
+problems); they never keep their own copy of either.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from graph.document import Document
+from graph.fileformat import dumps, save
+from graph.loader import load_file
+from graph.model import Graph, GraphEvent
+from runtime.check import CheckResult, check_document
+from runtime.shapes import ShapeInference
+
+
+class EditorSession(QObject):
+    """One open document. `graph_changed` fires for every model event of the graph on
+    screen; `checked` after each re-check; `state_changed` when file/modified/view change."""
+
+    graph_changed = Signal(object, object)  # (Graph, GraphEvent): views filter by graph
+    checked = Signal(object)            # CheckResult
+    state_changed = Signal()
+    view_changed = Signal()             # the graph on screen changed (entered or left a block)
+
+    def __init__(self, doc: Document | None = None, path: Path | None = None) -> None:
+        super().__init__()
+        self.doc = doc or Document(name="Untitled")
+        self.path = path
+        self.undo = QUndoStack(self)
+        self.undo.cleanChanged.connect(self._clean_changed)
+        self.inference = ShapeInference()
+        self.result: CheckResult | None = None
+        self.block: str | None = None   # None: the main graph; else a block being edited
+        self._unsubscribe = []
+        self._check_timer = QTimer(self, singleShot=True, interval=0)
+        self._check_timer.timeout.connect(self.recheck)
+        self._listen()
+        self.recheck()
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self.state_changed.emit()
+
+    # --- what is on screen ------------------------------------------------------------------
+    @property
+    def graph(self) -> Graph:
+        return self.doc.graph_at(self.block)
+
+    def enter_block(self, name: str | None) -> None:
+        if name is not None and name not in self.doc.blocks:
+            return
+        self.block = name
+        self.view_changed.emit()
+        self.recheck()
+
+    # --- file -------------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return not self.undo.isClean()
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path else (self.doc.name or "Untitled")
+
+    @classmethod
+    def open(cls, path: str | Path) -> "EditorSession":
+        path = Path(path)
+        return cls(load_file(path), path)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ValueError("no file name yet: use Save As")
+        save(self.doc, target)
+        self.path = target
+        self.undo.setClean()
+        self.state_changed.emit()
+        return target
+
+    def text(self) -> str:
+        return dumps(self.doc)
+
+    def replace_document(self, doc: Document) -> None:
+        """Swap in another document (revert, restore from recovery); undo history is cleared."""
+        for stop in self._unsubscribe:
+            stop()
+        self.doc = doc
+        self.block = None
+        self.undo.clear()
+        self._listen()
+        self.view_changed.emit()
+        self.recheck()
+
+    # --- checking ---------------------------------------------------------------------------
+    def schedule_check(self) -> None:
+        """Coalesce a burst of model events (a paste, an undo of many steps) into one check."""
+        self._check_timer.start()
+
+    def recheck(self) -> CheckResult:
+        self.result = check_document(self.doc, self.inference)
+        self.checked.emit(self.result)
+        return self.result
+
+    def _listen(self) -> None:
+        self._unsubscribe = []
+        for graph in [self.doc.graph, *self.doc.blocks.values()]:
+            self.watch_block(graph)
+
+    def _on_event(self, graph: Graph, event: GraphEvent) -> None:
+        self.graph_changed.emit(graph, event)
+        if not (event.kind == "node_changed" and event.field == "position"):
+            self.schedule_check()
+
+    def watch_block(self, graph: Graph) -> None:
+        """A block definition added after opening (grouping) must be listened to as well."""
+        self._unsubscribe.append(graph.subscribe(lambda event: self._on_event(graph, event)))
