@@ -54,7 +54,7 @@ def lower_graph(graph: Graph, doc: Document, shapes: ShapeReport, name: str) -> 
     value_of: dict[tuple[str, str], str] = {
         (n.id, "out"): arg for n, arg in zip(input_nodes, program.inputs)}
     feeding = {(e.dst, e.dst_port): e for e in graph.edges}
-    for node_id in _order(graph):
+    for node_id in flow_order(graph):
         node = graph.nodes[node_id]
         spec = get_spec(node.type)
         if spec.kind == "input":
@@ -89,7 +89,7 @@ def lower_graph(graph: Graph, doc: Document, shapes: ShapeReport, name: str) -> 
     return program
 
 
-def _order(graph: Graph) -> list[str]:
+def flow_order(graph: Graph) -> list[str]:
     """Topological order that keeps the file's node order where it can (stable code)."""
     position = {node_id: i for i, node_id in enumerate(graph.nodes)}
     indegree = {node_id: 0 for node_id in graph.nodes}
