@@ -229,3 +229,18 @@ def test_arrange_lays_a_scrambled_graph_out_left_to_right(window):
     assert window.session.undo.undoText() == "Arrange"
     window.session.undo.undo()
     assert window.session.text() == scrambled
+
+
+@pytest.mark.parametrize("modifier", [Qt.ShiftModifier, Qt.ControlModifier])
+def test_shift_or_ctrl_click_adds_to_the_selection(window, modifier):
+    vp = window.view.viewport()
+
+    def click(node_id, mods=Qt.NoModifier):
+        item = window.scene.nodes[node_id]
+        QTest.mouseClick(vp, Qt.LeftButton, mods, viewport_point(window, item.mapToScene(QPointF(60, 30))))
+
+    click("conv1")
+    click("relu1", modifier)
+    assert sorted(window.scene.selected_node_ids()) == ["conv1", "relu1"]
+    click("pool1")
+    assert window.scene.selected_node_ids() == ["pool1"]

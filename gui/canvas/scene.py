@@ -153,6 +153,9 @@ class GraphScene(QGraphicsScene):
             self._start_link(port)
             event.accept()
             return
+        if event.modifiers() & Qt.ShiftModifier:
+            # Shift adds to the selection as Ctrl does (Qt's own rule knows only Ctrl).
+            event.setModifiers(event.modifiers() | Qt.ControlModifier)
         super().mousePressEvent(event)
         self._drag_start = {i.node_id: (i.pos().x(), i.pos().y()) for i in self.selected_nodes()}
 
@@ -166,6 +169,8 @@ class GraphScene(QGraphicsScene):
         if self._link_from is not None:
             self._finish_link(event.scenePos())
             return
+        if event.modifiers() & Qt.ShiftModifier:  # items settle the selection on release too
+            event.setModifiers(event.modifiers() | Qt.ControlModifier)
         super().mouseReleaseEvent(event)
         moves = {}
         for node_id, old in self._drag_start.items():
