@@ -244,3 +244,22 @@ def test_shift_or_ctrl_click_adds_to_the_selection(window, modifier):
     assert sorted(window.scene.selected_node_ids()) == ["conv1", "relu1"]
     click("pool1")
     assert window.scene.selected_node_ids() == ["pool1"]
+
+
+def test_a_long_graph_can_be_scrolled_to_its_far_end(window):
+    graph = window.session.graph
+    window.session.undo.push(MoveNodes(graph, {"output": ((3640.0, 0.0), (60000.0, 0.0))}))
+    window.scene.grow_rect()
+    window.focus_node("output")
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    assert abs(centre.x() - window.scene.nodes["output"].sceneBoundingRect().center().x()) < 50
+
+
+def test_zoomed_far_out_nodes_are_drawn_as_coloured_blocks(window):
+    window.view.resetTransform()
+    window.view.scale(0.2, 0.2)
+    window.view.centerOn(window.scene.nodes["conv1"])
+    image = window.view.viewport().grab().toImage()
+    point = window.view.mapFromScene(window.scene.nodes["conv1"].mapToScene(QPointF(84, 30)))
+    from gui.theme import category_color
+    assert image.pixelColor(point).name() == category_color("Convolution").name()

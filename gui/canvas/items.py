@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsObject
 from gui.theme import category_color, current_theme
 
 NODE_WIDTH = 168
+LOW_DETAIL = 0.4  # below this zoom, text is unreadable: draw shapes only (fast frames)
 TITLE_H = 22
 ROW_H = 16
 PORT_R = 5.5
@@ -31,6 +32,8 @@ class PortItem(QGraphicsItem):
         return QRectF(-r, -r, 2 * r, 2 * r)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        if _lod(option, painter) < LOW_DETAIL:
+            return
         theme = current_theme()
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(QPen(theme.port_edge, 1.2))
@@ -84,6 +87,8 @@ class NodeItem(QGraphicsObject):
             port.setPos(NODE_WIDTH if is_output else 0, TITLE_H + 12 + i * ROW_H)
 
     def set_check(self, shape_text: str, problems: list[str]) -> None:
+        if (shape_text, problems) == (self.shape_text, self.problems):
+            return  # most nodes are unchanged by an edit: no tooltip reset, no repaint
         self.shape_text, self.problems = shape_text, problems
         self.setToolTip("\n\n".join(problems))
         self.update()
@@ -93,8 +98,13 @@ class NodeItem(QGraphicsObject):
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         theme = current_theme()
-        painter.setRenderHint(QPainter.Antialiasing)
         body = QRectF(0, 0, NODE_WIDTH, self.height)
+        if _lod(option, painter) < LOW_DETAIL:
+            painter.fillRect(body, theme.selection if self.isSelected() else category_color(self.category))
+            if self.problems:
+                painter.fillRect(QRectF(NODE_WIDTH - 30, -10, 34, 34), theme.error)
+            return
+        painter.setRenderHint(QPainter.Antialiasing)
         selected = self.isSelected()
         painter.setPen(QPen(theme.selection if selected else theme.node_edge, 2.2 if selected else 1))
         painter.setBrush(theme.node_fill)
@@ -163,11 +173,16 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(curve(a, b))
 
     def set_label(self, text: str) -> None:
-        self.label = text
-        self.update()
+        if text != self.label:
+            self.label = text
+            self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         theme = current_theme()
+        if _lod(option, painter) < LOW_DETAIL:
+            painter.setPen(QPen(theme.selection if self.isSelected() else theme.edge, 0))
+            painter.drawPath(self.path())
+            return
         painter.setRenderHint(QPainter.Antialiasing)
         pen = QPen(theme.selection if self.isSelected() else theme.edge, 2.0)
         painter.setPen(pen)
@@ -194,6 +209,10 @@ class EdgeItem(QGraphicsPathItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(10)
         return stroker.createStroke(self.path())
+
+
+def _lod(option, painter: QPainter) -> float:
+    return option.levelOfDetailFromTransform(painter.worldTransform())
 
 
 def curve(a: QPointF, b: QPointF) -> QPainterPath:

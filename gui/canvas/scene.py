@@ -5,7 +5,7 @@ itself: moves, connections and deletions go through commands on the undo stack.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
@@ -15,6 +15,9 @@ from gui.canvas.items import EdgeItem, NodeItem, PortItem, curve
 from gui.commands import Connect, MoveNodes, RemoveItems
 from gui.session import EditorSession
 from gui.theme import current_theme
+
+
+DEFAULT_RECT = QRectF(-5000, -5000, 10000, 10000)
 
 
 class GraphScene(QGraphicsScene):
@@ -29,7 +32,7 @@ class GraphScene(QGraphicsScene):
         self._link_from: PortItem | None = None
         self._link_path: QGraphicsPathItem | None = None
         self._syncing = False
-        self.setSceneRect(-5000, -5000, 10000, 10000)
+        self.setSceneRect(DEFAULT_RECT)
         session.graph_changed.connect(self._on_graph_event)
         session.checked.connect(self.apply_check)
         session.view_changed.connect(self.rebuild)
@@ -47,12 +50,20 @@ class GraphScene(QGraphicsScene):
             self._add_edge(edge)
         if self.session.result is not None:
             self.apply_check(self.session.result)
+        self.grow_rect()
+
+    def grow_rect(self) -> None:
+        """Keep every node reachable by scrolling, however far a long graph reaches."""
+        rect = self.itemsBoundingRect().adjusted(-2000, -2000, 2000, 2000)
+        self.setSceneRect(rect.united(DEFAULT_RECT))
 
     def _add_node(self, node_id: str) -> None:
         item = NodeItem(node_id)
         self.nodes[node_id] = item
         self.addItem(item)
         self._refresh_node(node_id)
+        if not self.sceneRect().contains(item.sceneBoundingRect()):
+            self.grow_rect()
 
     def _refresh_node(self, node_id: str) -> None:
         graph = self.session.graph
@@ -180,6 +191,7 @@ class GraphScene(QGraphicsScene):
         self._drag_start = {}
         if moves:
             self.session.undo.push(MoveNodes(self.session.graph, moves))
+            self.grow_rect()
 
     # --- linking ports --------------------------------------------------------------------
     def _port_at(self, pos: QPointF) -> PortItem | None:
@@ -242,6 +254,8 @@ class GraphScene(QGraphicsScene):
         theme = current_theme()
         painter.fillRect(rect, theme.background)
         step = 24
+        if painter.worldTransform().m11() * step < 8:
+            return  # grid lines closer than 8 px are noise, and cost a frame
         painter.setPen(QPen(theme.grid, 1))
         left, top = int(rect.left()) - int(rect.left()) % step, int(rect.top()) - int(rect.top()) % step
         lines = []
