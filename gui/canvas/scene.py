@@ -32,6 +32,7 @@ class GraphScene(QGraphicsScene):
         self._link_from: PortItem | None = None
         self._link_path: QGraphicsPathItem | None = None
         self._syncing = False
+        self._full_detail = True
         self.setSceneRect(DEFAULT_RECT)
         session.graph_changed.connect(self._on_graph_event)
         session.checked.connect(self.apply_check)
@@ -51,6 +52,16 @@ class GraphScene(QGraphicsScene):
         if self.session.result is not None:
             self.apply_check(self.session.result)
         self.grow_rect()
+
+    def set_detail(self, full: bool) -> None:
+        """Zoomed far out, ports are invisible anyway: hiding them saves thousands of
+        paint calls per frame on a big graph."""
+        if full == self._full_detail:
+            return
+        self._full_detail = full
+        for item in self.nodes.values():
+            for port in (*item.inputs.values(), *item.outputs.values()):
+                port.setVisible(full)
 
     def grow_rect(self) -> None:
         """Keep every node reachable by scrolling, however far a long graph reaches."""
@@ -75,6 +86,9 @@ class GraphScene(QGraphicsScene):
         self._syncing = True
         item.setPos(*node.position)
         self._syncing = False
+        if not self._full_detail:
+            for port in (*item.inputs.values(), *item.outputs.values()):
+                port.setVisible(False)
         for edge, edge_item in list(self.edges.items()):
             if node_id in (edge.src, edge.dst):
                 self._remove_edge(edge)

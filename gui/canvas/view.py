@@ -6,6 +6,8 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView
 
+from gui.canvas.items import LOW_DETAIL
+
 MIME_NODE_TYPE = "application/x-nodetorch-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 READABLE_ZOOM = 0.75  # below this, node text is too small to read
@@ -29,6 +31,24 @@ class GraphView(QGraphicsView):
     @property
     def zoom(self) -> float:
         return self.transform().m11()
+
+    # Every zoom change goes through these, so the scene knows when to drop its detail.
+    def scale(self, sx: float, sy: float) -> None:
+        super().scale(sx, sy)
+        self._zoom_changed()
+
+    def fitInView(self, *args) -> None:
+        super().fitInView(*args)
+        self._zoom_changed()
+
+    def resetTransform(self) -> None:
+        super().resetTransform()
+        self._zoom_changed()
+
+    def _zoom_changed(self) -> None:
+        set_detail = getattr(self.scene(), "set_detail", None)
+        if set_detail is not None:
+            set_detail(self.zoom >= LOW_DETAIL)
 
     def wheelEvent(self, event) -> None:
         factor = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
