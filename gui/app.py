@@ -45,8 +45,38 @@ def run(argv: list[str]) -> int:
     window = MainWindow(session)
     window.show()
     window.view.fit()
-    return app.exec()
+    # unsaved work left by an editor that did not close cleanly (crash, killed, power cut)
+    from gui.autosave import offer_restore
+    windows = restore_recoveries(window, offer_restore(window), session.path if argv else None)
+    code = app.exec()
+    del windows  # the extra windows lived as long as the application ran
+    return code
 
 
-def main_with_path(path: str | Path) -> int:
-    return run([str(path)])
+def restore_recoveries(window, recoveries, opened_path: Path | None = None) -> list:
+    """Open recovered documents: the first in `window` when it shows nothing of the user's
+    own (the start-up template, or the very file that was recovered), the others each in a
+    window of its own. Returns all the windows, `window` first (the caller keeps them)."""
+    from gui.main_window import MainWindow
+    from gui.session import EditorSession
+
+    windows = [window]
+    window_free = not window.session.modified
+    for recovery in recoveries:
+        same_file = (opened_path is not None and recovery.original_path is not None
+                     and Path(opened_path).resolve() == recovery.original_path.resolve())
+        if window_free and (opened_path is None or same_file):
+            target = window
+        else:
+            target = MainWindow(EditorSession(), window.settings, window.autosave.config)
+        if not target.restore(recovery):
+            if target is not window:
+                target.deleteLater()
+            continue
+        if target is window:
+            window_free = False
+        else:
+            windows.append(target)
+            target.show()
+            target.view.fit()
+    return windows

@@ -7,28 +7,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QUndoView, QWidget)
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QUndoView)
+from shiboken6 import isValid
 
 from graph.catalog import get_spec
 from graph.fragment import copy_fragment, paste_fragment
 from graph.loader import LoadError
+from gui.autosave import Autosaver, Recovery
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
 from gui.commands import AddItems, DocumentEdit, MoveNodes, RemoveItems
 from gui.session import EditorSession
+from gui.theme import THEMES, current_theme, palette_for, set_theme
 
 APP_NAME = "NodeTorch"
 FILE_FILTER = "NodeTorch graphs (*.json);;All files (*)"
+MAX_RECENT = 10
+RECENT_KEY = "recent_files"
+THEME_KEY = "theme"
+GEOMETRY_KEY = "window/geometry"
+STATE_KEY = "window/state"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: EditorSession, settings: QSettings | None = None) -> None:
+    def __init__(self, session: EditorSession, settings: QSettings | None = None,
+                 config_dir: str | Path | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings(APP_NAME, APP_NAME)
         self.session = session
+        # recovery copies of unsaved work, under config_dir or $NODETORCH_CONFIG_DIR
+        self.autosave = Autosaver(session, config_dir, parent=self)
         self.scene = GraphScene(session)
         self.view = GraphView(self.scene)
         self.setCentralWidget(self.view)
@@ -46,6 +57,8 @@ class MainWindow(QMainWindow):
         self._wire(session)
         self.setAcceptDrops(True)
         self.resize(1400, 860)
+        self._restore_window_state()
+        self.apply_theme(str(self.settings.value(THEME_KEY, current_theme().name)), persist=False)
         self._refresh_title()
 
     # --- wiring -------------------------------------------------------------------------------
@@ -96,6 +109,11 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "&New", self.new_document, QKeySequence.New)
         self._action(file, "&Open…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
+        self._rebuild_recent_menu()
+        self._action(file, "Open &Template…", self.open_template_dialog, "Ctrl+Shift+N")
+        file.addSeparator()
         self._action(file, "&Save", self.save, QKeySequence.Save)
         self._action(file, "Save &As…", self.save_as, QKeySequence.SaveAs)
         self._action(file, "&Revert", self.revert)
@@ -121,6 +139,19 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom to &Fit", self.view.fit, "F")
         self._action(view, "&Arrange", self.arrange, "Ctrl+L")
         self._action(view, "&Main graph", lambda: self.session.enter_block(None), "Backspace")
+        view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = QAction(name.title(), self, checkable=True)
+            action.triggered.connect(lambda _checked=False, n=name: self.apply_theme(n))
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[name] = action
+        self.theme_actions[current_theme().name].setChecked(True)
+        view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
 
@@ -141,6 +172,8 @@ class MainWindow(QMainWindow):
                                 else f"{where} › {self.session.block}   (Backspace: back)")
 
     def _selection_changed(self) -> None:
+        if not (isValid(self.scene) and isValid(self.inspector)):
+            return  # the scene empties itself while it is being destroyed
         ids = self.scene.selected_node_ids()
         self.inspector.show_selection(ids)
 
@@ -287,9 +320,15 @@ class MainWindow(QMainWindow):
     def new_document(self) -> None:
         if self.maybe_save():
             from graph.document import Document
-            self.session.replace_document(Document(name="Untitled"))
-            self.session.path = None
-            self._refresh_title()
+            self._replace(Document(name="Untitled"), None)
+
+    def _replace(self, doc, path: Path | None) -> None:
+        """Put another document in the session (the old one was saved or discarded)."""
+        self.autosave.discard()
+        self.session.replace_document(doc)
+        self.session.path = path
+        self.autosave.new_document()
+        self._refresh_title()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", "", FILE_FILTER)
@@ -304,30 +343,142 @@ class MainWindow(QMainWindow):
         except LoadError as exc:
             QMessageBox.warning(self, "Cannot open file", str(exc))
             return False
-        self.session.replace_document(opened.doc)
-        self.session.path = Path(path)
+        self._replace(opened.doc, Path(path))
+        self.add_recent_file(path)
+        self.view.fit()
+        return True
+
+    def open_template_dialog(self) -> bool:
+        from gui.templates_dialog import TemplatesDialog
+
+        dialog = TemplatesDialog(self)
+        if dialog.exec() != QDialog.Accepted:
+            return False
+        path = dialog.selected_path()
+        return self.open_template(path) if path is not None else False
+
+    def open_template(self, path: str | Path) -> bool:
+        """A template opens as a new untitled document (Save asks where to put it)."""
+        if not self.maybe_save():
+            return False
+        try:
+            opened = EditorSession.open(path)
+        except LoadError as exc:
+            QMessageBox.warning(self, "Cannot open template", str(exc))
+            return False
+        self._replace(opened.doc, None)
+        self.view.fit()
+        return True
+
+    def restore(self, recovery: Recovery) -> bool:
+        """Open a recovered document in this window: modified, saved back to its own file."""
+        from graph.loader import loads
+
+        try:
+            doc = loads(recovery.document, str(recovery.file))
+        except LoadError as exc:
+            QMessageBox.warning(self, "Cannot restore", str(exc))
+            return False
+        self._replace(doc, recovery.original_path)
+        self.autosave.adopt(recovery)
+        self.session.undo.resetClean()  # modified: the recovered changes are not saved yet
         self._refresh_title()
         self.view.fit()
+        self.statusBar().showMessage(f"Restored unsaved changes to {self.session.title}", 6000)
         return True
 
     def save(self) -> bool:
         if self.session.path is None:
             return self.save_as()
-        self.session.save()
-        self.statusBar().showMessage(f"Saved {self.session.path}", 4000)
-        return True
+        return self._save_to(self.session.path)
 
     def save_as(self) -> bool:
         path, _ = QFileDialog.getSaveFileName(self, "Save graph as", self.session.title, FILE_FILTER)
         if not path:
             return False
-        self.session.save(path)
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.session.save(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        self.autosave.discard()  # saved: the recovery copy is not needed any more
+        self.add_recent_file(path)
+        self._refresh_title()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
 
     def revert(self) -> None:
         if self.session.path is not None:
-            self.session.replace_document(EditorSession.open(self.session.path).doc)
-            self._refresh_title()
+            self._replace(EditorSession.open(self.session.path).doc, self.session.path)
+
+    # --- recent files ---------------------------------------------------------------------
+    def _stored_recent(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY, [])
+        if isinstance(value, str):  # an INI file gives back a one-item list as a string
+            value = [value] if value else []
+        return [str(v) for v in (value or []) if v]
+
+    def recent_files(self) -> list[str]:
+        """Most recent first; files that no longer exist are dropped (and forgotten)."""
+        stored = self._stored_recent()
+        existing = [p for p in stored if Path(p).is_file()]
+        if existing != stored:
+            self.settings.setValue(RECENT_KEY, existing)
+        return existing
+
+    def add_recent_file(self, path: str | Path) -> None:
+        text = str(Path(path).absolute())
+        files = [text] + [p for p in self._stored_recent() if p != text]
+        self.settings.setValue(RECENT_KEY, files[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def clear_recent_files(self) -> None:
+        self.settings.setValue(RECENT_KEY, [])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = self.recent_files()
+        for k, path in enumerate(files, 1):
+            name, folder = (str(x).replace("&", "&&") for x in (Path(path).name, Path(path).parent))
+            action = menu.addAction(f"&{k % 10}  {name}   ({folder})")
+            action.setData(path)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
+        if not files:
+            menu.addAction("No recent files").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("&Clear Recent Files", self.clear_recent_files)
+        clear.setEnabled(bool(files))
+
+    # --- theme and window state -----------------------------------------------------------
+    def apply_theme(self, name: str, persist: bool = True) -> None:
+        theme = set_theme(name)
+        app = QApplication.instance()
+        if app is not None:
+            app.setPalette(palette_for(theme))
+        if theme.name in getattr(self, "theme_actions", {}):
+            self.theme_actions[theme.name].setChecked(True)
+        self.scene.update()
+        self.view.viewport().update()
+        if persist:
+            self.settings.setValue(THEME_KEY, theme.name)
+
+    def _restore_window_state(self) -> None:
+        geometry, state = self.settings.value(GEOMETRY_KEY), self.settings.value(STATE_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+
+    def _save_window_state(self) -> None:
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(STATE_KEY, self.saveState())
+        self.settings.sync()
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the document (saved, or the user said so)."""
@@ -342,6 +493,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
+            # saved, discarded or clean: the recovery copy goes, and no more autosaves
+            self.autosave.discard()
+            self.autosave.stop()
+            self._save_window_state()
             event.accept()
         else:
             event.ignore()

@@ -7,6 +7,10 @@ from pathlib import Path
 
 # Editor tests run headless everywhere (CI has no display); set before Qt is imported.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Autosave and settings of windows under test go to a throwaway folder, never the user's.
+if "NODETORCH_CONFIG_DIR" not in os.environ:
+    import tempfile
+    os.environ["NODETORCH_CONFIG_DIR"] = tempfile.mkdtemp(prefix="nodetorch-tests-")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:

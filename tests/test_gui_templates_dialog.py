@@ -75,7 +75,7 @@ def test_selecting_lenet_shows_details_and_a_rendered_preview(dialog, qtbot):
     image.save("/tmp/templates_dialog_preview.png")
     colours = {image.pixel(x, y) for x in range(0, image.width(), 2)
                for y in range(0, image.height(), 2)}
-    assert len(colours) > 20, len(colours)  # background, grid, node bodies, headers, text
+    assert len(colours) > 8, len(colours)  # background and category-coloured node blocks
     background = current_theme().background.name()
     corner = image.pixelColor(2, 2).name()
     assert corner in (background, current_theme().grid.name())
