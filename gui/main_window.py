@@ -5,6 +5,7 @@ clipboard and block operations it offers live in their own modules.
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
@@ -44,6 +45,8 @@ class MainWindow(QMainWindow):
         self.view = GraphView(self.scene)
         self.setCentralWidget(self.view)
         self.breadcrumb = QLabel()
+        self.breadcrumb.setTextFormat(Qt.RichText)
+        self.breadcrumb.linkActivated.connect(lambda _: self.session.enter_block(None))
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
         self.statusBar().addWidget(self.breadcrumb)
@@ -168,8 +171,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.session.title}[*] — {APP_NAME}")
         self.setWindowModified(self.session.modified)
         where = self.session.doc.name or "graph"
-        self.breadcrumb.setText(where if self.session.block is None
-                                else f"{where} › {self.session.block}   (Backspace: back)")
+        if self.session.block is None:
+            self.breadcrumb.setText(html.escape(where))
+        else:  # a link back out, as well as Backspace
+            self.breadcrumb.setText(f'<a href="main">{html.escape(where)}</a> › '
+                                    f'{html.escape(self.session.block)}')
 
     def _selection_changed(self) -> None:
         if not (isValid(self.scene) and isValid(self.inspector)):

@@ -175,7 +175,8 @@ def test_group_into_a_block_enter_it_and_expand_it_back(window):
     window.scene.open_block(block_node)
     assert session.block == "Stage" and "Stage" in window.breadcrumb.text()
     assert {i.type for i in window.scene.nodes.values()} == {"Input", "Conv2d", "ReLU", "Output"}
-    session.enter_block(None)
+    window.breadcrumb.linkActivated.emit("main")  # the breadcrumb's link leads back out
+    assert session.block is None and "Stage" not in window.breadcrumb.text()
     window.scene.select_node(block_node)
     window.expand_selected_block()
     assert session.recheck().ok and "conv2" in session.graph.nodes

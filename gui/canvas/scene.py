@@ -33,6 +33,7 @@ class GraphScene(QGraphicsScene):
         self._link_path: QGraphicsPathItem | None = None
         self._syncing = False
         self._full_detail = True
+        self._edge_cache = None
         self.setSceneRect(DEFAULT_RECT)
         session.graph_changed.connect(self._on_graph_event)
         session.checked.connect(self.apply_check)
@@ -62,6 +63,10 @@ class GraphScene(QGraphicsScene):
         for item in self.nodes.values():
             for port in (*item.inputs.values(), *item.outputs.values()):
                 port.setVisible(full)
+        # Zoomed out, all edges are drawn as one cached path (see drawForeground).
+        for edge_item in self.edges.values():
+            edge_item.setVisible(full)
+        self._edge_cache = None
 
     def grow_rect(self) -> None:
         """Keep every node reachable by scrolling, however far a long graph reaches."""
@@ -104,10 +109,13 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, a, b)
         self.edges[edge] = item
         self.addItem(item)
+        item.setVisible(self._full_detail)
+        self._edge_cache = None
         if self.session.result is not None:
             item.set_label(self._edge_label(edge))
 
     def _remove_edge(self, edge: Edge) -> None:
+        self._edge_cache = None
         item = self.edges.pop(edge, None)
         if item is not None:
             self.removeItem(item)
@@ -168,6 +176,7 @@ class GraphScene(QGraphicsScene):
 
     # --- moving ---------------------------------------------------------------------------
     def node_moved(self, item: NodeItem) -> None:
+        self._edge_cache = None
         for edge, edge_item in self.edges.items():
             if item.node_id in (edge.src, edge.dst):
                 edge_item.update_path()
@@ -264,6 +273,14 @@ class GraphScene(QGraphicsScene):
         if name in self.session.doc.blocks:
             self.session.enter_block(name)
 
+    def drawForeground(self, painter, rect) -> None:
+        if self._full_detail or not self.edges:
+            return
+        if self._edge_cache is None:
+            self._edge_cache = _all_edges(self.edges.values())
+        painter.setPen(QPen(current_theme().edge, 0))
+        painter.drawPath(self._edge_cache)
+
     def drawBackground(self, painter, rect) -> None:
         theme = current_theme()
         painter.fillRect(rect, theme.background)
@@ -283,6 +300,14 @@ class GraphScene(QGraphicsScene):
             lines.append(QLineF(rect.left(), y, rect.right(), y))
             y += step
         painter.drawLines(lines)
+
+
+def _all_edges(edges) -> "QPainterPath":
+    from PySide6.QtGui import QPainterPath
+    path = QPainterPath()
+    for item in edges:
+        path.addPath(item.path())
+    return path
 
 
 def _summary(spec, params) -> str:
