@@ -214,9 +214,15 @@ class MainWindow(QMainWindow):
         from gui.quick_add import QuickAddPopup
 
         popup = QuickAddPopup(self)
-        popup.chosen.connect(lambda type_id, pos: self._add_connected(type_id, {}, pos))
+        popup.chosen.connect(self.quick_add_node)
         popup.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)
         self._popup = popup
+
+    def quick_add_node(self, type_id: str, pos: QPointF) -> str | None:
+        """Quick add puts the node where the user asked, fed by the selected node if one is."""
+        selected = self.scene.selected_node_ids()
+        return self.add_node_at((type_id, {}), pos,
+                                connect_from=selected[0] if len(selected) == 1 else None)
 
     def _add_connected(self, type_id: str, params: dict, pos: QPointF) -> None:
         """Add a node; with one node selected, place it after that node and feed it."""

@@ -264,3 +264,13 @@ def test_zoomed_far_out_nodes_are_drawn_as_coloured_blocks(window):
     point = window.view.mapFromScene(window.scene.nodes["conv1"].mapToScene(QPointF(84, 30)))
     from gui.theme import category_color
     assert image.pixelColor(point).name() == category_color("Convolution").name()
+
+
+def test_quick_add_places_the_node_at_the_cursor_fed_by_the_selection(window, qtbot):
+    window.scene.select_node("fc3")
+    node_id = window.quick_add_node("Softmax", QPointF(3000, 300))
+    graph = window.session.graph
+    assert graph.nodes[node_id].position == (3000.0, 300.0)
+    assert any(e.src == "fc3" and e.dst == node_id for e in graph.edges)
+    qtbot.waitUntil(lambda: window.scene.nodes[node_id].shape_text == "N×10", timeout=3000)
+    assert window.scene.selected_node_ids() == [node_id]
