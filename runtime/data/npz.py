@@ -1,0 +1,143 @@
+"""NumPy .npz dataset loader. Read with allow_pickle=False: nothing here unpickles."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from runtime.data.builtin import RawData
+from runtime.data.bundle import DataError
+from runtime.data.file_common import _why
+
+
+def _npz_x(arr: np.ndarray, where: str) -> torch.Tensor:
+    """Samples: float → float32 as is; uint8 N×H×W or N×H×W×C (C = 1, 3, 4) → images
+    N×C×H×W in [0, 1]; other integers → int64 token ids. A 1-D array becomes N×1."""
+    if arr.ndim == 0:
+        raise DataError(f"{where}: a single number, not an array of samples")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.dtype == np.uint8 and arr.ndim == 3:
+        return torch.from_numpy(arr.astype(np.float32) / 255.0).unsqueeze(1)
+    if arr.dtype == np.uint8 and arr.ndim == 4:
+        x = torch.from_numpy(arr.astype(np.float32) / 255.0)
+        if arr.shape[-1] in (1, 3, 4) and arr.shape[1] not in (1, 3, 4):   # N×H×W×C
+            x = x.permute(0, 3, 1, 2).contiguous()
+        return x
+    if arr.dtype == np.uint8 and arr.ndim == 5:                             # N×C×D×H×W
+        return torch.from_numpy(arr.astype(np.float32) / 255.0)
+    if arr.dtype == np.bool_:
+        return torch.from_numpy(arr.astype(np.float32))
+    if np.issubdtype(arr.dtype, np.integer):
+        if arr.size and arr.min() < 0:
+            raise DataError(f"{where}: integer samples are token ids and must be ≥ 0 (found "
+                            f"{int(arr.min())}); store real-valued features as floats")
+        return torch.from_numpy(arr.astype(np.int64))
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise DataError(f"{where}: entry {bad} is {arr[bad]} (not a finite number)")
+        return torch.from_numpy(arr.astype(np.float32))
+    raise DataError(f"{where}: arrays of type {arr.dtype} cannot be samples; use numbers")
+
+
+def _npz_y(arr: np.ndarray, where: str) -> tuple[torch.Tensor, str]:
+    if arr.ndim == 2 and arr.shape[1] == 1 and not np.issubdtype(arr.dtype, np.floating):
+        arr = arr[:, 0]
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.int64)
+    if np.issubdtype(arr.dtype, np.integer):
+        if arr.ndim != 1:
+            raise DataError(f"{where}: integer labels must be one class id per sample, got shape "
+                            f"{'×'.join(map(str, arr.shape))}")
+        if arr.size and arr.min() < 0:
+            raise DataError(f"{where}: class ids must be ≥ 0, found {int(arr.min())}")
+        return torch.from_numpy(arr.astype(np.int64)), "classification"
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise DataError(f"{where}: entry {bad} is {arr[bad]} (not a finite number)")
+        y = torch.from_numpy(arr.astype(np.float32))
+        return (y.unsqueeze(1) if y.dim() == 1 else y), "regression"
+    raise DataError(f"{where}: arrays of type {arr.dtype} cannot be targets; use integers "
+                    "(classes) or floats (regression)")
+
+
+def load_npz(path: Path, options: dict[str, Any]) -> RawData:
+    """Arrays x and y (or x_train, y_train and optionally x_test/y_test or x_val/y_val; or the
+    keys named in option npz: {"x": key, "y": key}). Integer y → classification, float y →
+    regression (a 1-D float y becomes N×1), no y → unlabelled. Never unpickles."""
+    opts = dict(options.get("npz") or {})
+    unknown = set(opts) - {"x", "y", "x_val", "y_val"}
+    if unknown:
+        raise DataError(f"unknown dataset.npz option(s) {sorted(unknown)}; options: x, y, "
+                        "x_val, y_val")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({_why(exc)})") from None
+    if not hasattr(archive, "files"):
+        raise DataError(f"{path}: a single .npy array, not an .npz archive of x and y")
+    with archive:
+        keys = list(archive.files)
+
+        def get(key: str) -> np.ndarray:
+            try:
+                return archive[key]
+            except ValueError as exc:       # object arrays need pickle: refused
+                raise DataError(f"{path}: array {key!r} holds Python objects, which are never "
+                                f"unpickled; store plain numeric arrays ({_why(exc)})") from None
+
+        def pick(*names: str) -> str | None:
+            lower = {k.lower(): k for k in keys}
+            return next((lower[n] for n in names if n in lower), None)
+
+        if "x" in opts:
+            if opts["x"] not in keys:
+                raise DataError(f"{path}: no array {opts['x']!r}; it holds {', '.join(keys)}")
+            xk, yk = opts["x"], opts.get("y")
+            if yk is not None and yk not in keys:
+                raise DataError(f"{path}: no array {yk!r}; it holds {', '.join(keys)}")
+            xvk, yvk = opts.get("x_val"), opts.get("y_val")
+        else:
+            xk = pick("x", "x_train", "data", "features", "inputs")
+            yk = pick("y", "y_train", "labels", "targets", "target")
+            xvk = pick("x_test", "x_val", "x_valid")
+            yvk = pick("y_test", "y_val", "y_valid")
+            if xk is None:
+                raise DataError(f"{path}: no array named x or x_train (it holds "
+                                f"{', '.join(keys) or 'nothing'}); set dataset.npz.x and "
+                                "dataset.npz.y to the names to use")
+        x = _npz_x(get(xk), f"{path}, array {xk!r}")
+        if yk is None:
+            y, task = torch.zeros(len(x), dtype=torch.int64), "unlabelled"
+        else:
+            y, task = _npz_y(get(yk), f"{path}, array {yk!r}")
+            if len(y) != len(x):
+                raise DataError(f"{path}: {xk!r} has {len(x)} samples but {yk!r} has {len(y)}")
+        x_val = y_val = None
+        if xvk is not None and (yvk is not None or yk is None):
+            x_val = _npz_x(get(xvk), f"{path}, array {xvk!r}")
+            if yk is None:
+                y_val = torch.zeros(len(x_val), dtype=torch.int64)
+            else:
+                y_val, vtask = _npz_y(get(yvk), f"{path}, array {yvk!r}")
+                if vtask != task:
+                    raise DataError(f"{path}: {yk!r} is {task} but {yvk!r} is {vtask}")
+                if len(y_val) != len(x_val):
+                    raise DataError(f"{path}: {xvk!r} has {len(x_val)} samples but {yvk!r} "
+                                    f"has {len(y_val)}")
+            if x_val.shape[1:] != x.shape[1:]:
+                have = "×".join(map(str, x_val.shape[1:]))
+                raise DataError(f"{path}: {xvk!r} samples are {have} but {xk!r} samples are "
+                                f"{'×'.join(map(str, x.shape[1:]))}")
+    class_names: list[str] = []
+    if task == "classification":
+        top = int(max(y.max() if len(y) else 0, y_val.max() if y_val is not None and len(y_val)
+                      else 0))
+        class_names = [str(i) for i in range(top + 1)]
+    desc = f"{path.name}: {len(x)}{f' + {len(x_val)}' if x_val is not None else ''} samples " \
+           f"of {'×'.join(map(str, x.shape[1:])) or 'scalars'}, {task}"
+    return RawData(x, y, task, class_names, desc, x_val, y_val)
