@@ -10,30 +10,26 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QUndoView)
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QUndoView
 from shiboken6 import isValid
 
 from graph.catalog import get_spec
 from graph.fragment import copy_fragment, paste_fragment
-from graph.loader import LoadError
-from gui.autosave import Autosaver, Recovery
+from gui.autosave import Autosaver
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
 from gui.commands import AddItems, DocumentEdit, MoveNodes, RemoveItems
+from gui.file_actions import FILE_FILTER, MAX_RECENT, RECENT_KEY, FileActions  # noqa: F401
 from gui.session import EditorSession
 from gui.theme import THEMES, current_theme, palette_for, set_theme
 
 APP_NAME = "NodeTorch"
-FILE_FILTER = "NodeTorch graphs (*.json);;All files (*)"
-MAX_RECENT = 10
-RECENT_KEY = "recent_files"
 THEME_KEY = "theme"
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     def __init__(self, session: EditorSession, settings: QSettings | None = None,
                  config_dir: str | Path | None = None) -> None:
         super().__init__()
@@ -109,19 +105,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "&New", self.new_document, QKeySequence.New)
-        self._action(file, "&Open…", self.open_dialog, QKeySequence.Open)
-        self.recent_menu = file.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
-        self._rebuild_recent_menu()
-        self._action(file, "Open &Template…", self.open_template_dialog, "Ctrl+Shift+N")
-        file.addSeparator()
-        self._action(file, "&Save", self.save, QKeySequence.Save)
-        self._action(file, "Save &As…", self.save_as, QKeySequence.SaveAs)
-        self._action(file, "&Revert", self.revert)
-        file.addSeparator()
-        self._action(file, "&Quit", self.close, QKeySequence.Quit)
+        self._build_file_menu(bar)
         edit = bar.addMenu("&Edit")
         undo = self.session.undo.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.Undo)
@@ -328,145 +312,6 @@ class MainWindow(QMainWindow):
         if item is not None:
             self.view.centerOn(item)
 
-    # --- files ----------------------------------------------------------------------------
-    def new_document(self) -> None:
-        if self.maybe_save():
-            from graph.document import Document
-            self._replace(Document(name="Untitled"), None)
-
-    def _replace(self, doc, path: Path | None) -> None:
-        """Put another document in the session (the old one was saved or discarded)."""
-        self.autosave.discard()
-        self.session.replace_document(doc)
-        self.session.path = path
-        self.autosave.new_document()
-        self._refresh_title()
-
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open graph", "", FILE_FILTER)
-        if path:
-            self.open_path(path)
-
-    def open_path(self, path: str | Path) -> bool:
-        if not self.maybe_save():
-            return False
-        try:
-            opened = EditorSession.open(path)
-        except LoadError as exc:
-            QMessageBox.warning(self, "Cannot open file", str(exc))
-            return False
-        self._replace(opened.doc, Path(path))
-        self.add_recent_file(path)
-        self.view.fit()
-        return True
-
-    def open_template_dialog(self) -> bool:
-        from gui.templates_dialog import TemplatesDialog
-
-        dialog = TemplatesDialog(self)
-        if dialog.exec() != QDialog.Accepted:
-            return False
-        path = dialog.selected_path()
-        return self.open_template(path) if path is not None else False
-
-    def open_template(self, path: str | Path) -> bool:
-        """A template opens as a new untitled document (Save asks where to put it)."""
-        if not self.maybe_save():
-            return False
-        try:
-            opened = EditorSession.open(path)
-        except LoadError as exc:
-            QMessageBox.warning(self, "Cannot open template", str(exc))
-            return False
-        self._replace(opened.doc, None)
-        self.view.fit()
-        return True
-
-    def restore(self, recovery: Recovery) -> bool:
-        """Open a recovered document in this window: modified, saved back to its own file."""
-        from graph.loader import loads
-
-        try:
-            doc = loads(recovery.document, str(recovery.file))
-        except LoadError as exc:
-            QMessageBox.warning(self, "Cannot restore", str(exc))
-            return False
-        self._replace(doc, recovery.original_path)
-        self.autosave.adopt(recovery)
-        self.session.undo.resetClean()  # modified: the recovered changes are not saved yet
-        self._refresh_title()
-        self.view.fit()
-        self.statusBar().showMessage(f"Restored unsaved changes to {self.session.title}", 6000)
-        return True
-
-    def save(self) -> bool:
-        if self.session.path is None:
-            return self.save_as()
-        return self._save_to(self.session.path)
-
-    def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save graph as", self.session.title, FILE_FILTER)
-        if not path:
-            return False
-        return self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            self.session.save(path)
-        except OSError as exc:
-            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
-            return False
-        self.autosave.discard()  # saved: the recovery copy is not needed any more
-        self.add_recent_file(path)
-        self._refresh_title()
-        self.statusBar().showMessage(f"Saved {path}", 4000)
-        return True
-
-    def revert(self) -> None:
-        if self.session.path is not None:
-            self._replace(EditorSession.open(self.session.path).doc, self.session.path)
-
-    # --- recent files ---------------------------------------------------------------------
-    def _stored_recent(self) -> list[str]:
-        value = self.settings.value(RECENT_KEY, [])
-        if isinstance(value, str):  # an INI file gives back a one-item list as a string
-            value = [value] if value else []
-        return [str(v) for v in (value or []) if v]
-
-    def recent_files(self) -> list[str]:
-        """Most recent first; files that no longer exist are dropped (and forgotten)."""
-        stored = self._stored_recent()
-        existing = [p for p in stored if Path(p).is_file()]
-        if existing != stored:
-            self.settings.setValue(RECENT_KEY, existing)
-        return existing
-
-    def add_recent_file(self, path: str | Path) -> None:
-        text = str(Path(path).absolute())
-        files = [text] + [p for p in self._stored_recent() if p != text]
-        self.settings.setValue(RECENT_KEY, files[:MAX_RECENT])
-        self._rebuild_recent_menu()
-
-    def clear_recent_files(self) -> None:
-        self.settings.setValue(RECENT_KEY, [])
-        self._rebuild_recent_menu()
-
-    def _rebuild_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        files = self.recent_files()
-        for k, path in enumerate(files, 1):
-            name, folder = (str(x).replace("&", "&&") for x in (Path(path).name, Path(path).parent))
-            action = menu.addAction(f"&{k % 10}  {name}   ({folder})")
-            action.setData(path)
-            action.setToolTip(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
-        if not files:
-            menu.addAction("No recent files").setEnabled(False)
-        menu.addSeparator()
-        clear = menu.addAction("&Clear Recent Files", self.clear_recent_files)
-        clear.setEnabled(bool(files))
-
     # --- theme and window state -----------------------------------------------------------
     def apply_theme(self, name: str, persist: bool = True) -> None:
         theme = set_theme(name)
@@ -491,17 +336,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.setValue(STATE_KEY, self.saveState())
         self.settings.sync()
-
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the document (saved, or the user said so)."""
-        if not self.session.modified:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.session.title}?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
