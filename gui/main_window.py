@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QUndoView
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QScrollArea,
+                               QUndoView, QWidget)
 from shiboken6 import isValid
 
 from graph.catalog import get_spec
@@ -72,25 +73,31 @@ class MainWindow(FileActions, QMainWindow):
         from gui.palette import PaletteWidget
         from gui.problems import ProblemsWidget
         from gui.summary_dock import SummaryWidget
+        from gui.training_panel import TrainingPanel
 
         self.palette = PaletteWidget(self.session)
         self.inspector = InspectorWidget(self.session)
         self.problems = ProblemsWidget(self.session)
         self.summary = SummaryWidget(self.session)
         self.history = QUndoView(self.session.undo)
+        self.training = TrainingPanel(self.session)
+        self.training.running_changed.connect(self._training_running)
+        self.session.view_changed.connect(self.training.reload_settings)
         self.palette.activated.connect(self._palette_activated)
         self.problems.node_activated.connect(self.focus_node)
         for name, widget, area in (("Layers", self.palette, Qt.LeftDockWidgetArea),
                                    ("Inspector", self.inspector, Qt.RightDockWidgetArea),
                                    ("Problems", self.problems, Qt.BottomDockWidgetArea),
                                    ("Model summary", self.summary, Qt.BottomDockWidgetArea),
-                                   ("History", self.history, Qt.RightDockWidgetArea)):
+                                   ("History", self.history, Qt.RightDockWidgetArea),
+                                   ("Training", _scrolling(self.training), Qt.BottomDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(name)
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Problems"], self.docks["Model summary"])
+        self.tabifyDockWidget(self.docks["Problems"], self.docks["Training"])
         self.docks["Problems"].raise_()
         self.resizeDocks([self.docks["Problems"]], [170], Qt.Vertical)
         self.resizeDocks([self.docks["Layers"], self.docks["Inspector"]], [250, 320], Qt.Horizontal)
@@ -337,8 +344,15 @@ class MainWindow(FileActions, QMainWindow):
         self.settings.setValue(STATE_KEY, self.saveState())
         self.settings.sync()
 
+    def _training_running(self, running: bool) -> None:
+        # The run trains a copy of the graph taken at Start, so editing stays open.
+        if running:
+            self.statusBar().showMessage("Training a copy of this graph: edits apply to the "
+                                         "next run", 8000)
+
     def closeEvent(self, event) -> None:
         if self.maybe_save():
+            self.training.shutdown()
             # saved, discarded or clean: the recovery copy goes, and no more autosaves
             self.autosave.discard()
             self.autosave.stop()
@@ -355,3 +369,11 @@ class MainWindow(FileActions, QMainWindow):
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.open_path(urls[0])
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A tall panel in a dock must not set the window's minimum height: let it scroll."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area
