@@ -36,6 +36,8 @@ class FileActions:
         self._action(file, "Save &As…", self.save_as, QKeySequence.SaveAs)
         self._action(file, "&Revert", self.revert)
         file.addSeparator()
+        self._action(file, "&Export Model…", self.export_dialog, "Ctrl+E")
+        file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit)
 
     # --- files ----------------------------------------------------------------------------
@@ -187,3 +189,10 @@ class FileActions:
         if answer == QMessageBox.Save:
             return self.save()
         return answer == QMessageBox.Discard
+
+    def export_dialog(self) -> None:
+        """Export the last run's best weights (or, before any run, the initial ones)."""
+        from gui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.session, self.training.last_run_dir, self)
+        dialog.exec()

@@ -274,3 +274,16 @@ def test_quick_add_places_the_node_at_the_cursor_fed_by_the_selection(window, qt
     assert any(e.src == "fc3" and e.dst == node_id for e in graph.edges)
     qtbot.waitUntil(lambda: window.scene.nodes[node_id].shape_text == "N×10", timeout=3000)
     assert window.scene.selected_node_ids() == [node_id]
+
+
+def test_file_menu_opens_the_export_dialog_for_the_last_run(window, monkeypatch):
+    from gui import export_dialog
+
+    opened = []
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec",
+                        lambda self: opened.append(self.source_label.text()) or 0)
+    action = next(a for a in window.menuBar().actions()[0].menu().actions()
+                  if a.text() == "&Export Model…")
+    assert action.shortcut().toString() == "Ctrl+E"
+    action.trigger()
+    assert opened == ["initial weights (not trained)"]
