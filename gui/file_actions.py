@@ -60,17 +60,24 @@ class FileActions:
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> bool:
-        if not self.maybe_save():
+        doc = self._load(path, "Cannot open file")
+        if doc is None:
             return False
-        try:
-            opened = EditorSession.open(path)
-        except LoadError as exc:
-            QMessageBox.warning(self, "Cannot open file", str(exc))
-            return False
-        self._replace(opened.doc, Path(path))
+        self._replace(doc, Path(path))
         self.add_recent_file(path)
         self.view.fit()
         return True
+
+    def _load(self, path: str | Path, failure_title: str):
+        """The document at `path` once the current one may go, else None (the user
+        cancelled, or the file is unreadable and was reported)."""
+        if not self.maybe_save():
+            return None
+        try:
+            return EditorSession.open(path).doc
+        except LoadError as exc:
+            QMessageBox.warning(self, failure_title, str(exc))
+            return None
 
     def open_template_dialog(self) -> bool:
         from gui.templates_dialog import TemplatesDialog
@@ -83,14 +90,10 @@ class FileActions:
 
     def open_template(self, path: str | Path) -> bool:
         """A template opens as a new untitled document (Save asks where to put it)."""
-        if not self.maybe_save():
+        doc = self._load(path, "Cannot open template")
+        if doc is None:
             return False
-        try:
-            opened = EditorSession.open(path)
-        except LoadError as exc:
-            QMessageBox.warning(self, "Cannot open template", str(exc))
-            return False
-        self._replace(opened.doc, None)
+        self._replace(doc, None)
         self.view.fit()
         return True
 

@@ -167,10 +167,10 @@ class GraphScene(QGraphicsScene):
                     text += f"  ·  {shapes.param_count:,} p"
             item.set_check(text, problems.get(node_id, []))
         for edge, item in self.edges.items():
-            item.set_label(self._edge_label(edge))
+            item.set_label(self._edge_label(edge, report))
 
-    def _edge_label(self, edge: Edge) -> str:
-        report = self.shapes()
+    def _edge_label(self, edge: Edge, report=None) -> str:
+        report = report if report is not None else self.shapes()
         meta = report.edge_meta(edge.src, edge.src_port) if report else None
         return meta.text() if meta is not None else ""
 

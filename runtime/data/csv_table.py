@@ -117,6 +117,15 @@ def load_csv(path: Path, options: dict[str, Any]) -> RawData:
             out[i] = value
         return out
 
+    def categories(col: int, empty: str) -> tuple[list[str], list[str]]:
+        """A text column's cells and its sorted distinct values; an empty cell is an error."""
+        found = cells(col)
+        for number, text in found:
+            if text == "":
+                raise DataError(f"{path}, row {number}, column {header[col]!r}: {empty}")
+        texts = [t for _, t in found]
+        return texts, sorted(set(texts))
+
     def is_numeric_column(col: int) -> bool:
         values = [t for _, t in cells(col)]
         parsed = sum(_number(t) is not None for t in values if t != "")
@@ -130,12 +139,7 @@ def load_csv(path: Path, options: dict[str, Any]) -> RawData:
             parts.append(numeric(col, "a numeric column")[:, None])
             names.append(header[col])
             continue
-        values = [t for _, t in cells(col)]
-        for number, text in cells(col):
-            if text == "":
-                raise DataError(f"{path}, row {number}, column {header[col]!r}: the cell is "
-                                "empty (a categorical column)")
-        cats = sorted(set(values))
+        values, cats = categories(col, "the cell is empty (a categorical column)")
         if len(cats) > MAX_CATEGORIES:
             raise DataError(f"{path}: column {header[col]!r} holds text with {len(cats)} "
                             f"different values; categorical columns are one-hot encoded and "
@@ -167,12 +171,7 @@ def load_csv(path: Path, options: dict[str, Any]) -> RawData:
             y_np = np.searchsorted(uniq, values)
             class_names = [_number_name(v) for v in uniq]
         else:
-            texts = [t for _, t in cells(target)]
-            for number, text in cells(target):
-                if text == "":
-                    raise DataError(f"{path}, row {number}, column {target_name!r}: the target "
-                                    "cell is empty")
-            class_names = sorted(set(texts))
+            texts, class_names = categories(target, "the target cell is empty")
             index = {c: i for i, c in enumerate(class_names)}
             y_np = np.array([index[t] for t in texts])
         y = torch.from_numpy(y_np.astype(np.int64))

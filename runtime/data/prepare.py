@@ -197,25 +197,28 @@ def feature_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     return mean.to(x.dtype), std.to(x.dtype)
 
 
+def _standardise(train: torch.Tensor, val: torch.Tensor):
+    """(train, val, mean, std) standardised with the train split's statistics, or None."""
+    stats = feature_stats(train)
+    if stats is None:
+        return None
+    mean, std = stats
+    return (train - mean) / std, (val - mean) / std, mean, std
+
+
 def normalize_bundle(bundle: DataBundle) -> DataBundle:
     """Standardise samples (and regression targets) with the training split's statistics.
     Idempotent: a bundle that is already normalised comes back as it is."""
     if bundle.normalized:
         return bundle
     out = dataclasses.replace(bundle, normalized=True)
-    stats = feature_stats(bundle.x_train)
+    stats = _standardise(bundle.x_train, bundle.x_val)
     if stats is not None:
-        mean, std = stats
-        out.x_train = (bundle.x_train - mean) / std
-        out.x_val = (bundle.x_val - mean) / std
-        out.mean, out.std = mean, std
+        out.x_train, out.x_val, out.mean, out.std = stats
     if bundle.task == "regression":
-        tstats = feature_stats(bundle.y_train)
-        if tstats is not None:
-            mean, std = tstats
-            out.y_train = (bundle.y_train - mean) / std
-            out.y_val = (bundle.y_val - mean) / std
-            out.target_mean, out.target_std = mean, std
+        stats = _standardise(bundle.y_train, bundle.y_val)
+        if stats is not None:
+            out.y_train, out.y_val, out.target_mean, out.target_std = stats
     return out
 
 

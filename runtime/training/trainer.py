@@ -35,11 +35,13 @@ USER_ERRORS = (ConfigError, DataError, RecipeError, DeviceError, CompileError, C
 
 
 class Control:
-    """Cooperative stop and pause, checked between batches. The worker process passes an
-    object with the same three members backed by multiprocessing events."""
+    """Cooperative stop and pause, checked between batches (in-process, or from the owner of
+    a worker process through shared events)."""
 
-    def __init__(self) -> None:
-        self._stop, self._pause = threading.Event(), threading.Event()
+    def __init__(self, stop=None, pause=None) -> None:
+        # Any event objects with set/clear/is_set: the worker passes multiprocessing ones.
+        self._stop = stop if stop is not None else threading.Event()
+        self._pause = pause if pause is not None else threading.Event()
 
     def stop(self) -> None:
         self._stop.set()

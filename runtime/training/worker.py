@@ -21,24 +21,13 @@ from runtime.training import events
 _CONTEXT = mp.get_context("spawn")
 
 
-class _ProcessControl:
-    def __init__(self, stop, pause) -> None:
-        self._stop, self._pause = stop, pause
-
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    def pause_requested(self) -> bool:
-        return self._pause.is_set()
-
-
 def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str, Any],
                  options: dict[str, Any], out, stop, pause) -> None:
     emit = out.put
     try:
         from graph.loader import loads
         from runtime.training.config import ConfigError, parse_config
-        from runtime.training.trainer import Trainer
+        from runtime.training.trainer import Control, Trainer
 
         doc = loads(graph_json, options.get("source", "<editor>"))
         try:
@@ -49,7 +38,7 @@ def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str,
                               error=str(exc)))
             return
         base_dir = Path(options["base_dir"]) if options.get("base_dir") else None
-        Trainer(doc, cfg, emit=emit, control=_ProcessControl(stop, pause),
+        Trainer(doc, cfg, emit=emit, control=Control(stop, pause),
                 runs_dir=options.get("runs_dir", "runs"), resume=options.get("resume"),
                 base_dir=base_dir, adapt_input=options.get("adapt_input", False)).fit()
     except BaseException as exc:  # the last word must reach the owner, whatever happened
