@@ -10,7 +10,7 @@ from graph import snapshot
 from graph.document import Document
 from graph.model import Edge, Graph, Node
 
-MOVE_ID, PARAM_ID = 1, 2  # merge ids: successive moves / edits of one field become one step
+MOVE_ID, PARAM_ID, TRAINING_ID = 1, 2, 3  # merge ids: successive moves / edits of one field become one step
 
 
 class AddItems(QUndoCommand):
@@ -163,3 +163,47 @@ class DocumentEdit(QUndoCommand):
     def _restore(self, state: dict) -> None:
         for graph in snapshot.restore(self.doc, state):
             self.on_new_graph(graph)
+
+
+class SetTraining(QUndoCommand):
+    """A change to the document's training settings (one key of the block, possibly nested
+    like optimizer.lr). Undoable and marks the file modified like any other edit; the
+    settings panel reloads through `on_change`."""
+
+    def __init__(self, doc: Document, key: str, value: Any, on_change: Callable[[], None]) -> None:
+        super().__init__(f"Set training {key}")
+        self.doc, self.key, self.on_change = doc, key, on_change
+        self.before = copy.deepcopy(doc.training)
+        self.after = copy.deepcopy(doc.training)
+        _set_dotted(self.after, key, copy.deepcopy(value))
+
+    def id(self) -> int:
+        return TRAINING_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetTraining) or other.key != self.key:
+            return False
+        self.after = other.after
+        return True
+
+    def redo(self) -> None:
+        self._set(self.after)
+
+    def undo(self) -> None:
+        self._set(self.before)
+
+    def _set(self, block: dict) -> None:
+        # In place: whoever holds the block (a panel, a test) keeps seeing the current one.
+        self.doc.training.clear()
+        self.doc.training.update(copy.deepcopy(block))
+        self.on_change()
+
+
+def _set_dotted(block: dict, key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        if not isinstance(block.get(part), dict):
+            block[part] = {} if part not in block or block[part] is None else \
+                ({"name": block[part]} if isinstance(block[part], str) else {})
+        block = block[part]
+    block[last] = value

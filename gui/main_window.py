@@ -45,6 +45,9 @@ class MainWindow(FileActions, QMainWindow):
         self.breadcrumb.setTextFormat(Qt.RichText)
         self.breadcrumb.linkActivated.connect(lambda _: self.session.enter_block(None))
         self.status = QLabel()
+        self.run_note = QLabel("● training a copy: edits apply to the next run", visible=False)
+        self.run_note.setStyleSheet("color: #d9a400")
+        self.statusBar().addPermanentWidget(self.run_note)
         self.statusBar().addPermanentWidget(self.status)
         self.statusBar().addWidget(self.breadcrumb)
         self.docks: dict[str, QDockWidget] = {}
@@ -80,9 +83,15 @@ class MainWindow(FileActions, QMainWindow):
         self.problems = ProblemsWidget(self.session)
         self.summary = SummaryWidget(self.session)
         self.history = QUndoView(self.session.undo)
-        self.training = TrainingPanel(self.session)
+        from gui.node_previews import NodePreviewService
+        self.previews = NodePreviewService(self.session, self)
+        self.view.previews = self.previews
+        self.previews.updated.connect(self.view.refresh_preview)
+        self.previews.schedule()
+        self.training = TrainingPanel(self.session, previews=self.previews)
         self.training.running_changed.connect(self._training_running)
         self.session.view_changed.connect(self.training.reload_settings)
+        self.session.state_changed.connect(self.training.sync_runs_dir)
         self.palette.activated.connect(self._palette_activated)
         self.problems.node_activated.connect(self.focus_node)
         for name, widget, area in (("Layers", self.palette, Qt.LeftDockWidgetArea),
@@ -345,14 +354,14 @@ class MainWindow(FileActions, QMainWindow):
         self.settings.sync()
 
     def _training_running(self, running: bool) -> None:
-        # The run trains a copy of the graph taken at Start, so editing stays open.
-        if running:
-            self.statusBar().showMessage("Training a copy of this graph: edits apply to the "
-                                         "next run", 8000)
+        # The run trains a copy of the graph taken at Start, so editing stays open; the
+        # panel's banner and this status-bar note say so for as long as it runs.
+        self.run_note.setVisible(running)
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
             self.training.shutdown()
+            self.previews.shutdown()
             # saved, discarded or clean: the recovery copy goes, and no more autosaves
             self.autosave.discard()
             self.autosave.stop()

@@ -1,13 +1,10 @@
-"""The training panel: settings bound to the document's training block, Start / Pause /
-Stop, progress, a log, and live loss plots.
+"""The training panel: settings and a dataset preview, Start / Pause / Stop, progress, and
+the run's live views in tabs (gui/insights).
 
-A run goes to a worker process (runtime.training.worker.TrainingSession); a ~30 Hz timer
-drains its events with poll(), which never blocks, so the editor stays responsive. While a
-run is going the panel says so through `running_changed(bool)` (the main window locks the
-graph).
-
-Settings edits write straight into `session.doc.training` (a plain dict edit, not an undo
-command, and the session is not marked modified): simple for now.
+A run goes to a worker process (runtime.training.worker.TrainingSession) with a copy of
+the graph taken at Start: the graph stays editable and edits apply to the next run, which
+a banner says for as long as the run goes. A ~30 Hz timer drains the worker's events with
+poll(), which never blocks, and hands each to the views and to the node previews.
 """
 from __future__ import annotations
 
@@ -16,40 +13,33 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from graph.fileformat import dumps
-from runtime.data import BUILTIN_DATASETS
-from runtime.training.config import OPTIMIZERS
+from gui.insights.dataset_preview import DatasetPreview
+from gui.insights.tabs import InsightTabs
+from gui.training_settings import TrainingSettings
 from runtime.training.worker import TrainingSession
 
-pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False)
-
-POLL_MS = 33           # ~30 Hz
-EMA_ALPHA = 0.05       # weight of the newest step in the smoothed loss
-
-
-def _ema(values: np.ndarray, alpha: float = EMA_ALPHA) -> np.ndarray:
-    out = np.empty_like(values)
-    acc = float(values[0]) if len(values) else 0.0
-    for i, v in enumerate(values):
-        acc = alpha * float(v) + (1 - alpha) * acc
-        out[i] = acc
-    return out
+POLL_MS = 33                 # ~30 Hz
+MAX_EVENTS_PER_POLL = 200    # a burst is drained over several ticks, never in one stall
+CAPTURE_INTERVAL_S = 0.3     # feature maps and previews: a few per second at most
+DATASET_PREVIEW_DELAY_MS = 500
+LOCK_TEXT = ("Training a copy of the graph taken at Start: edits you make now apply to the "
+             "next run.")
 
 
 class TrainingPanel(QWidget):
     running_changed = Signal(bool)
 
-    def __init__(self, session, runs_dir: str | Path | None = None, parent=None) -> None:
+    def __init__(self, session, runs_dir: str | Path | None = None, previews=None,
+                 parent=None) -> None:
         super().__init__(parent)
         self.session = session                 # the EditorSession
-        self.runs_dir = Path(runs_dir) if runs_dir else Path("runs")
+        self.previews = previews               # NodePreviewService, fed the run's previews
+        self._runs_dir = Path(runs_dir) if runs_dir else None
         self.training: TrainingSession | None = None   # the worker session of the run
         self._running = False
         self._last_run_dir: str | None = None
@@ -58,148 +48,86 @@ class TrainingPanel(QWidget):
         self.epoch_events: list[dict[str, Any]] = []
         self.last_step: dict[str, Any] | None = None
         self.done_event: dict[str, Any] | None = None
-        self._error: str | None = None
-        self.step_losses: list[float] = []
+        self.error_event: dict[str, Any] | None = None
         self._run_started = 0.0
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self._poll)
+        self._dataset_timer = QTimer(self, singleShot=True, interval=DATASET_PREVIEW_DELAY_MS)
+        self._dataset_timer.timeout.connect(self._show_dataset)
         self._build()
-        self._load_settings()
         self._set_idle_buttons()
+        self._dataset_timer.start()
 
     # --- building ------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        form = QFormLayout()
-        self.dataset_combo = QComboBox(editable=True)
-        self.dataset_combo.addItems(list(BUILTIN_DATASETS))
-        self.dataset_combo.setToolTip("a built-in dataset, or a path to a data file or folder")
-        form.addRow("Dataset", self.dataset_combo)
-        self.epochs_spin = QSpinBox(minimum=1, maximum=100_000)
-        form.addRow("Epochs", self.epochs_spin)
-        self.batch_spin = QSpinBox(minimum=1, maximum=1 << 20)
-        form.addRow("Batch size", self.batch_spin)
-        self.lr_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1e6, singleStep=1e-4)
-        form.addRow("Learning rate", self.lr_spin)
-        self.optimizer_combo = QComboBox()
-        self.optimizer_combo.addItems(list(OPTIMIZERS))
-        form.addRow("Optimizer", self.optimizer_combo)
-        self.device_combo = QComboBox()
-        self.device_combo.addItems(self._devices())
-        form.addRow("Device", self.device_combo)
-        layout.addLayout(form)
-
+        layout = QHBoxLayout(self)
+        side = QVBoxLayout()
+        self.settings = TrainingSettings(self.session)
+        self.settings.dataset_changed.connect(self._dataset_timer.start)
+        side.addWidget(self.settings)
         buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
+        self.start_button = QPushButton("▶ Start")
         self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton("■ Stop")
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
-        layout.addLayout(buttons)
+        side.addLayout(buttons)
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
-
         self.progress = QProgressBar(minimum=0, maximum=100)
-        layout.addWidget(self.progress)
+        side.addWidget(self.progress)
         self.status_label = QLabel("idle")
         self.status_label.setWordWrap(True)
-        layout.addWidget(self.status_label)
+        side.addWidget(self.status_label)
+        self.lock_banner = QLabel(LOCK_TEXT, wordWrap=True, visible=False)
+        self.lock_banner.setStyleSheet("background: #7a5a00; color: white; padding: 4px; "
+                                       "border-radius: 3px")
+        side.addWidget(self.lock_banner)
+        self.dataset_preview = DatasetPreview()
+        side.addWidget(self.dataset_preview, 1)
+        column = QWidget()
+        column.setLayout(side)
+        column.setMaximumWidth(360)
+        column.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+        layout.addWidget(column)
+        self.insights = InsightTabs(self.session, self.runs_dir, lambda: self.session.doc.name or "")
+        self.insights.feature_maps.watch_changed.connect(self._watch_changed)
+        layout.addWidget(self.insights, 1)
+        self.log_view = self.insights.log_view
 
-        self.loss_plot = pg.PlotWidget(title="loss per step")
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.addLegend()
-        self.raw_curve = self.loss_plot.plot([], [], pen=pg.mkPen((120, 160, 220, 110)), name="loss")
-        self.smooth_curve = self.loss_plot.plot([], [], pen=pg.mkPen((40, 90, 200), width=2),
-                                                name="smoothed")
-        self.loss_plot.setMinimumHeight(150)
-        layout.addWidget(self.loss_plot, 3)
-        self.epoch_plot = pg.PlotWidget(title="loss per epoch")
-        self.epoch_plot.setLabel("bottom", "epoch")
-        self.epoch_plot.addLegend()
-        self.train_epoch_curve = self.epoch_plot.plot([], [], pen=pg.mkPen((40, 90, 200), width=2),
-                                                      symbol="o", symbolSize=6, name="train")
-        self.val_epoch_curve = self.epoch_plot.plot([], [], pen=pg.mkPen((220, 120, 40), width=2),
-                                                    symbol="o", symbolSize=6, name="val")
-        self.epoch_plot.setMinimumHeight(150)
-        layout.addWidget(self.epoch_plot, 2)
+    # --- settings ------------------------------------------------------------------------
+    @property
+    def runs_dir(self) -> Path:
+        """Where runs go: as set, else `runs/` beside the graph file (beside the working
+        folder for a file never saved, as the command line does)."""
+        if self._runs_dir is not None:
+            return self._runs_dir
+        path = getattr(self.session, "path", None)
+        return Path(path).parent / "runs" if path else Path("runs")
 
-        self.log_view = QPlainTextEdit(readOnly=True)
-        self.log_view.setMaximumBlockCount(5000)
-        layout.addWidget(self.log_view, 1)
+    def set_runs_dir(self, path: str | Path | None) -> None:
+        self._runs_dir = Path(path) if path else None
+        self.sync_runs_dir()
 
-        self.dataset_combo.currentTextChanged.connect(self._write_dataset)
-        self.epochs_spin.valueChanged.connect(lambda v: self._write("epochs", v))
-        self.batch_spin.valueChanged.connect(lambda v: self._write("batch_size", v))
-        self.lr_spin.valueChanged.connect(lambda v: self._write_optimizer("lr", v))
-        self.optimizer_combo.currentTextChanged.connect(lambda t: self._write_optimizer("name", t))
-        self.device_combo.currentTextChanged.connect(lambda t: self._write("device", t))
+    def sync_runs_dir(self) -> None:
+        if self.insights.runs.runs_dir != self.runs_dir:
+            self.insights.runs.runs_dir = self.runs_dir
+            self.insights.runs.refresh()
 
-    @staticmethod
-    def _devices() -> list[str]:
-        try:
-            from runtime.training.device import available_devices
-            extra = [d for d in available_devices() if d != "cpu"]
-        except Exception:  # no torch: still offer the basics
-            extra = []
-        return ["auto", "cpu", *extra]
-
-    # --- settings <-> session.doc.training --------------------------------------------------
     @property
     def block(self) -> dict[str, Any]:
-        doc = self.session.doc
-        if not isinstance(getattr(doc, "training", None), dict):
-            doc.training = {}
-        return doc.training
-
-    def _load_settings(self) -> None:
-        """Show the document's training block (no writes while loading)."""
-        self._loading = True
-        try:
-            block = self.block
-            dataset = block.get("dataset", "digits")
-            if isinstance(dataset, dict):
-                dataset = dataset.get("name", dataset.get("path", ""))
-            self.dataset_combo.setCurrentText(str(dataset))
-            self.epochs_spin.setValue(int(block.get("epochs", 10)))
-            self.batch_spin.setValue(int(block.get("batch_size", 64)))
-            opt = block.get("optimizer") if isinstance(block.get("optimizer"), dict) else {}
-            self.lr_spin.setValue(float(opt.get("lr", 1e-3)))
-            name = str(opt.get("name", "adam")).lower()
-            if name in OPTIMIZERS:
-                self.optimizer_combo.setCurrentText(name)
-            device = str(block.get("device", "auto"))
-            if self.device_combo.findText(device) < 0:
-                self.device_combo.addItem(device)
-            self.device_combo.setCurrentText(device)
-        finally:
-            self._loading = False
+        return self.settings.block
 
     def reload_settings(self) -> None:
-        self._load_settings()
+        self.settings.load()
+        self.sync_runs_dir()
+        self.insights.feature_maps.refresh_nodes()
+        self._dataset_timer.start()
 
-    def _write(self, key: str, value: Any) -> None:
-        if not self._loading:
-            self.block[key] = value
-
-    def _write_optimizer(self, key: str, value: Any) -> None:
-        if self._loading:
-            return
-        opt = self.block.get("optimizer")
-        opt = dict(opt) if isinstance(opt, dict) else {}
-        opt[key] = value
-        self.block["optimizer"] = opt
-
-    def _write_dataset(self, text: str) -> None:
-        if self._loading or not text.strip():
-            return
-        text = text.strip()
-        current = self.block.get("dataset")
-        current = dict(current) if isinstance(current, dict) else {}
-        current.pop("name", None)
-        current.pop("path", None)
-        key = "name" if text in BUILTIN_DATASETS else "path"
-        self.block["dataset"] = {key: text, **current}
+    def _show_dataset(self) -> None:
+        base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
+        self.dataset_preview.show_dataset(dict(self.block), base_dir)
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -214,9 +142,9 @@ class TrainingPanel(QWidget):
         if running == self._running:
             return
         self._running = running
-        for w in (self.dataset_combo, self.epochs_spin, self.batch_spin, self.lr_spin,
-                  self.optimizer_combo, self.device_combo):
+        for w in self.settings.widgets():
             w.setEnabled(not running)
+        self.lock_banner.setVisible(running)
         if running:
             self.start_button.setEnabled(False)
             self.pause_button.setEnabled(True)
@@ -238,15 +166,18 @@ class TrainingPanel(QWidget):
             return
         if self.training is not None:
             self.training.close()
-        self.started_event, self.last_step, self.done_event = None, None, None
-        self._error = None
-        self.epoch_events, self.step_losses = [], []
-        self._refresh_plots()
+        self.started_event, self.last_step, self.done_event, self.error_event = None, None, None, None
+        self.epoch_events = []
+        self.insights.reset()
         self.progress.setValue(0)
-        self.log_view.clear()
         source = str(self.session.path) if getattr(self.session, "path", None) else "<editor>"
         base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
-        self.training = TrainingSession(dumps(self.session.doc), dict(self.block),
+        # What the views need from the run, asked for here rather than saved in the file.
+        live = {"watch_nodes": self.insights.feature_maps.selected_nodes(),
+                "previews": self.previews is not None,
+                "activation_interval": CAPTURE_INTERVAL_S}
+        self.sync_runs_dir()
+        self.training = TrainingSession(dumps(self.session.doc), dict(self.block), live,
                                         runs_dir=self.runs_dir, base_dir=base_dir, source=source)
         self._run_started = time.monotonic()
         self._append_log("starting a training run…")
@@ -284,43 +215,45 @@ class TrainingPanel(QWidget):
             self.training.close()
         self._set_running(False)
 
+    def _watch_changed(self, node_ids: list[str]) -> None:
+        if self._running and self.training is not None:
+            self.training.watch(node_ids)
+
     # --- events --------------------------------------------------------------------------
     def _poll(self) -> None:
         if self.training is None:
             self._timer.stop()
             return
-        got = self.training.poll()
-        steps_changed = epochs_changed = False
-        for ev in got:
-            kind = ev.get("kind")
-            if kind == "step":
-                self.last_step = ev
-                losses = ev.get("losses") or ([ev["loss"]] if "loss" in ev else [])
-                self.step_losses.extend(float(x) for x in losses)
-                steps_changed = True
-            elif kind == "epoch":
-                self.epoch_events.append(ev)
-                epochs_changed = True
-                self._append_log(self._epoch_text(ev))
-            elif kind == "started":
-                self.started_event = ev
-                self._last_run_dir = ev.get("run_dir") or self._last_run_dir
-                self._append_log(f"run folder: {ev.get('run_dir')} (device {ev.get('device')}, "
-                                 f"{ev.get('params', 0):,} parameters, dataset {ev.get('dataset')})")
-            elif kind == "log":
-                self._append_log(f"[{ev.get('level', 'info')}] {ev.get('message', '')}")
-            elif kind == "error":
-                text = f"ERROR: {ev.get('message', '')}"
-                if ev.get("traceback"):
-                    text += "\n" + str(ev["traceback"]).rstrip()
-                self._append_log(text)
-                self._error = ev.get("message", "")
-            elif kind == "done":
-                self._finish(ev)
-        if steps_changed or epochs_changed:
-            self._refresh_plots()
+        for ev in self.training.poll(MAX_EVENTS_PER_POLL):
+            self._handle(ev)
         if self.done_event is None:
             self._update_status()
+
+    def _handle(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("kind")
+        if kind == "step":
+            self.last_step = ev
+        elif kind == "epoch":
+            self.epoch_events.append(ev)
+            self._append_log(self._epoch_text(ev))
+        elif kind == "started":
+            self.started_event = ev
+            self._last_run_dir = ev.get("run_dir") or self._last_run_dir
+            self._append_log(f"run folder: {ev.get('run_dir')} (device {ev.get('device')}, "
+                             f"{ev.get('params', 0):,} parameters, dataset {ev.get('dataset')})")
+        elif kind == "log":
+            self._append_log(f"[{ev.get('level', 'info')}] {ev.get('message', '')}")
+        elif kind == "error":
+            self.error_event = ev
+            text = f"ERROR: {ev.get('message', '')}"
+            if ev.get("traceback"):
+                text += "\n" + str(ev["traceback"]).rstrip()
+            self._append_log(text)
+        self.insights.handle_event(ev)
+        if self.previews is not None:
+            self.previews.handle_event(ev)
+        if kind == "done":
+            self._finish(ev)
 
     def _finish(self, ev: dict[str, Any]) -> None:
         self.done_event = ev
@@ -333,10 +266,13 @@ class TrainingPanel(QWidget):
             text += " — " + self._epoch_text(self.epoch_events[-1])
         if ev.get("error"):
             text += f" — error: {ev['error']}"
+            self.insights.setCurrentWidget(self.log_view)
         self.status_label.setText(text)
         self._append_log(f"run {status}" + (f": {ev['error']}" if ev.get("error") else ""))
         if status == "finished":
             self.progress.setValue(100)
+        self.insights.flush()
+        self.insights.runs.refresh()
         self._set_running(False)
 
     def _epoch_text(self, ev: dict[str, Any]) -> str:
@@ -355,9 +291,10 @@ class TrainingPanel(QWidget):
         step = self.last_step
         if step is None:
             return
-        epochs = (self.started_event or {}).get("epochs") or 1
-        steps = step.get("steps") or (self.started_event or {}).get("steps_per_epoch") or 1
-        start_epoch = (self.started_event or {}).get("start_epoch") or 0
+        started = self.started_event or {}
+        epochs = started.get("epochs") or 1
+        steps = step.get("steps") or started.get("steps_per_epoch") or 1
+        start_epoch = started.get("start_epoch") or 0
         done = (step["epoch"] - 1) * steps + step["step"]
         total = epochs * steps
         self.progress.setValue(int(100 * min(1.0, done / max(1, total))))
@@ -368,8 +305,7 @@ class TrainingPanel(QWidget):
         done_here = done - start_epoch * steps
         elapsed = time.monotonic() - self._run_started
         if done_here > 0 and total > done:
-            eta = elapsed / done_here * (total - done)
-            text += f", ETA {self._duration(eta)}"
+            text += f", ETA {self._duration(elapsed / done_here * (total - done))}"
         if self.epoch_events:
             text += " — " + self._epoch_text(self.epoch_events[-1])
         if self._paused:
@@ -384,22 +320,6 @@ class TrainingPanel(QWidget):
         if seconds >= 3600:
             return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
         return f"{seconds // 60}:{seconds % 60:02d}"
-
-    def _refresh_plots(self) -> None:
-        y = np.asarray(self.step_losses, dtype=float)
-        if len(y):
-            x = np.arange(1, len(y) + 1, dtype=float)
-            finite = np.where(np.isfinite(y), y, np.nan)
-            self.raw_curve.setData(x, finite, connect="finite")
-            self.smooth_curve.setData(x, _ema(np.nan_to_num(finite, nan=0.0)))
-        else:
-            self.raw_curve.setData([], [])
-            self.smooth_curve.setData([], [])
-        ex = [float(e["epoch"]) for e in self.epoch_events]
-        train = [float(e.get("train_loss", np.nan)) for e in self.epoch_events]
-        val = [float(e.get("val_loss", np.nan)) for e in self.epoch_events]
-        self.train_epoch_curve.setData(np.asarray(ex), np.asarray(train))
-        self.val_epoch_curve.setData(np.asarray(ex), np.asarray(val))
 
     def _append_log(self, text: str) -> None:
         self.log_view.appendPlainText(text)

@@ -6,6 +6,7 @@ waits are generous; only the stop latency is timed, from the click on.
 """
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def assert_idle(panel: TrainingPanel) -> None:
 
 def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
     panel = make_panel(qtbot, tmp_path)
-    assert panel.epochs_spin.value() == 1 and panel.dataset_combo.currentText() == "digits"
+    assert panel.settings.epochs_spin.value() == 1 and panel.settings.dataset_combo.currentText() == "digits"
     assert_idle(panel)
     seen = []
     panel.running_changed.connect(seen.append)
@@ -52,13 +53,17 @@ def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
 
     assert seen == [True, False]
     assert panel.done_event["status"] == "finished", panel.log_view.toPlainText()
-    x, y = panel.raw_curve.getData()
+    curves = panel.insights.curves
+    x, y = curves.raw_curve.getData()
     assert len(x) >= 10 and len(y) == len(x)
-    sx, _ = panel.smooth_curve.getData()
+    sx, _ = curves.smooth_curve.getData()
     assert len(sx) == len(x)
-    ex, ey = panel.train_epoch_curve.getData()
+    ex, ey = curves.train_epoch_curve.getData()
     assert list(ex) == [1.0] and len(ey) == 1
-    assert len(panel.val_epoch_curve.getData()[0]) == 1
+    assert len(curves.val_epoch_curve.getData()[0]) == 1
+    lx, ly = curves.lr_curve.getData()
+    assert len(lx) >= 1 and (ly > 0).all()
+    assert curves.best_epoch() == 1 and curves.best_line.isVisible()
 
     epoch = panel.epoch_events[-1]
     assert epoch["val_accuracy"] > 0.3
@@ -77,7 +82,7 @@ def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
 def test_stop_a_long_run(qtbot, tmp_path):
     panel = make_panel(qtbot, tmp_path, epochs=50, batch_size=8,
                        dataset={"name": "shapes", "samples": 2000, "resize_to_input": True})
-    assert panel.dataset_combo.currentText() == "shapes" and panel.batch_spin.value() == 8
+    assert panel.settings.dataset_combo.currentText() == "shapes" and panel.settings.batch_spin.value() == 8
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.last_step is not None, timeout=RUN_TIMEOUT_MS)
     assert panel.running
@@ -113,16 +118,63 @@ def test_killed_worker_shows_error(qtbot, tmp_path):
 def test_settings_edit_the_training_block(qtbot, tmp_path):
     panel = make_panel(qtbot, tmp_path)
     block = panel.session.doc.training
-    panel.epochs_spin.setValue(7)
-    panel.batch_spin.setValue(32)
-    panel.lr_spin.setValue(0.01)
-    panel.optimizer_combo.setCurrentText("sgd")
-    panel.device_combo.setCurrentText("cpu")
-    panel.dataset_combo.setCurrentText("moons")
+    panel.settings.epochs_spin.setValue(7)
+    panel.settings.batch_spin.setValue(32)
+    panel.settings.lr_spin.setValue(0.01)
+    panel.settings.optimizer_combo.setCurrentText("sgd")
+    panel.settings.device_combo.setCurrentIndex(panel.settings.device_combo.findData("cpu"))
+    panel.settings.dataset_combo.setCurrentText("moons")
     assert block["epochs"] == 7 and block["batch_size"] == 32 and block["device"] == "cpu"
     assert block["optimizer"]["lr"] == pytest.approx(0.01)
     assert block["optimizer"]["name"] == "sgd"
     assert block["optimizer"]["weight_decay"] == 0.0     # other optimizer keys kept
     assert block["dataset"] == {"name": "moons", "resize_to_input": True}
-    panel.dataset_combo.setCurrentText("data/my.csv")
+    panel.settings.dataset_combo.setCurrentText("data/my.csv")
     assert block["dataset"] == {"path": "data/my.csv", "resize_to_input": True}
+
+
+def test_settings_are_undoable_and_mark_the_file_modified(qtbot, tmp_path):
+    panel = make_panel(qtbot, tmp_path)
+    session, settings = panel.session, panel.settings
+    block = session.doc.training
+    initial = copy.deepcopy(block)
+    assert session.undo.isClean()
+    settings.recipe_combo.setCurrentText("regression")
+    assert block["recipe"] == "regression" and block["loss"] == "mse"
+    assert settings.loss_combo.currentText() == "mse"
+    settings.schedule_combo.setCurrentText("cosine")
+    settings.precision_combo.setCurrentText("bf16")
+    settings.seed_spin.setValue(42)
+    assert block["schedule"]["name"] == "cosine" and block["precision"] == "bf16"
+    assert block["seed"] == 42 and not session.undo.isClean()
+    for _ in range(4):
+        session.undo.undo()
+    assert block == initial and settings.seed_spin.value() == initial.get("seed", 0)
+    assert settings.recipe_combo.currentText() == "classification"
+    assert settings.loss_combo.currentText() == "cross_entropy"
+    assert session.undo.isClean()
+
+
+def test_device_picker_lists_what_the_machine_has(qtbot, tmp_path):
+    from runtime.training.device import available_devices
+    combo = make_panel(qtbot, tmp_path).settings.device_combo
+    devices = [combo.itemData(i) for i in range(combo.count())]
+    assert devices[0] == "auto" and set(available_devices()) <= set(devices)
+    assert combo.itemText(0).startswith("auto — ")
+    cpu = combo.itemText(devices.index("cpu"))
+    assert "cores" in cpu
+
+
+def test_a_nan_run_is_reported_with_its_step(qtbot, tmp_path):
+    panel = make_panel(qtbot, tmp_path, optimizer={"name": "sgd", "lr": 1e6, "momentum": 0.9},
+                       schedule={"name": "none"})
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    assert panel.lock_banner.isVisibleTo(panel)
+    qtbot.waitUntil(lambda: not panel.running, timeout=RUN_TIMEOUT_MS)
+    assert panel.done_event["status"] == "failed"
+    message = panel.error_event["message"]
+    assert "epoch 1, step" in message and "Try a lower learning rate" in message
+    assert "epoch 1, step" in panel.status_label.text()
+    assert panel.insights.currentWidget() is panel.log_view
+    assert not panel.lock_banner.isVisibleTo(panel)
+    assert_idle(panel)

@@ -2,11 +2,11 @@
 button or space+drag pans, F fits, a rubber band selects, palette drops add nodes."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView
 
-from gui.canvas.items import LOW_DETAIL
+from gui.canvas.items import LOW_DETAIL, NodeItem
 
 MIME_NODE_TYPE = "application/x-nodetorch-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
@@ -27,6 +27,9 @@ class GraphView(QGraphicsView):
         self._panning = False
         self._space = False
         self._last = None
+        self.previews = None          # a NodePreviewService; hovering a node shows its output
+        self._popup = None
+        self._hover_pos = QPoint()
 
     @property
     def zoom(self) -> float:
@@ -104,6 +107,48 @@ class GraphView(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
             return
         super().mouseMoveEvent(event)
+        if not event.buttons():
+            self.hover_preview(event.position().toPoint())
+
+    # --- hover previews -------------------------------------------------------------------
+    def node_at(self, pos) -> NodeItem | None:
+        item = self.itemAt(pos)
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        return item
+
+    def hover_preview(self, pos, fresh: bool = False) -> None:
+        """Show the output of the node under `pos` (viewport coordinates), or hide it;
+        `fresh` redraws it even if it already shows that node (new previews came)."""
+        node = self.node_at(pos) if self.previews is not None and self.previews.enabled else None
+        if node is None or self.scene().session.block is not None:
+            # Inside a block the nodes are not the compiled model's: no preview there.
+            if self._popup is not None:
+                self._popup.hide_preview()
+            return
+        from gui.canvas.preview_popup import NodePreviewPopup
+        if self._popup is None:
+            self._popup = NodePreviewPopup(self)
+        if self._popup.isVisible() and self._popup.node_id == node.node_id and not fresh:
+            return
+        self._hover_pos = pos
+        title = f"{node.title} · {node.shape_text}" if node.shape_text else node.title
+        source = self.previews.error or self.previews.source
+        corner = self.mapFromScene(node.mapToScene(node.boundingRect().topRight()))
+        self._popup.show_for(node.node_id, title, self.previews.preview(node.node_id), source,
+                             self.viewport().mapToGlobal(corner) + QPoint(8, 0))
+
+    def preview_popup(self):
+        return self._popup
+
+    def refresh_preview(self) -> None:
+        if self._popup is not None and self._popup.isVisible():
+            self.hover_preview(self._hover_pos, fresh=True)
+
+    def leaveEvent(self, event) -> None:
+        if self._popup is not None:
+            self._popup.hide_preview()
+        super().leaveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton and self._panning:

@@ -73,6 +73,7 @@ class TrainConfig:
     # Live views: nodes whose activations are sampled, and how often (seconds).
     watch_nodes: list[str] = field(default_factory=list)
     activation_interval: float = 0.5
+    previews: bool = False              # small outputs of every node with each capture
     log_every: int = 10                 # steps between step events...
     report_interval: float = 0.2        # ...and at least this many seconds
 
@@ -119,6 +120,7 @@ def parse_config(block: dict[str, Any] | None, overrides: dict[str, Any] | None 
     cfg.watch_nodes = [str(n) for n in block.get("watch_nodes", [])] \
         if isinstance(block.get("watch_nodes", []), list) else []
     cfg.activation_interval = reader.float("activation_interval", 0.5, 0.0, 3600.0)
+    cfg.previews = reader.bool("previews", False)
     cfg.log_every = reader.int("log_every", cfg.log_every, 1, 1_000_000)
     cfg.report_interval = reader.float("report_interval", 0.2, 0.0, 3600.0)
 

@@ -1,6 +1,8 @@
 """Which device trains: `auto` takes CUDA, then Apple MPS, then the CPU."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 
@@ -54,3 +56,17 @@ def _index(text: str, requested: str) -> int:
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())
+
+
+def describe_devices() -> list[tuple[str, str]]:
+    """(device id, what it is) for each device found, best first: the editor's picker."""
+    described = []
+    for name in available_devices():
+        if name.startswith("cuda:"):
+            props = torch.cuda.get_device_properties(int(name.split(":")[1]))
+            described.append((name, f"{name} — {props.name}, {props.total_memory / 2**30:.0f} GiB"))
+        elif name == "mps":
+            described.append((name, "mps — Apple GPU"))
+        else:
+            described.append((name, f"cpu — {os.cpu_count() or 1} cores"))
+    return described

@@ -3,6 +3,7 @@ sample, gradient norms per layer, weight and bias statistics. Everything leaves 
 arrays and floats, small enough to stream to the editor a few times a second."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,9 @@ from runtime.lower import Program
 
 MAX_CHANNELS = 64        # feature maps sent per node; the editor shows a capped grid anyway
 HISTOGRAM_BINS = 30
+PREVIEW_CHANNELS = 16     # hover thumbnails: a few channels, small
+PREVIEW_SIDE = 32
+PREVIEW_VALUES = 256
 
 
 def node_values(program: Program) -> dict[str, str]:
@@ -40,33 +44,71 @@ class _Recorder(fx.Interpreter):
         return result
 
 
+@dataclass
+class Capture:
+    """What one pass over the fixed sample shows: full outputs of the watched nodes, small
+    previews of every node, and the model's own output."""
+    nodes: dict[str, np.ndarray] = field(default_factory=dict)
+    previews: dict[str, np.ndarray] = field(default_factory=dict)
+    output: np.ndarray | None = None
+
+
 @torch.no_grad()
-def capture_activations(module: fx.GraphModule, program: Program, sample: torch.Tensor,
-                        node_ids: list[str]) -> dict[str, np.ndarray]:
-    """Outputs of `node_ids` for one sample (a batch of 1), in eval mode, without the batch
-    axis; images keep at most MAX_CHANNELS channels."""
+def capture(module: fx.GraphModule, program: Program, samples: tuple[torch.Tensor, ...],
+            node_ids: list[str], previews: bool = False) -> Capture:
+    """Run `samples` (each a batch of 1) in eval mode and keep the outputs of `node_ids`
+    (images capped at MAX_CHANNELS channels) and, with `previews`, a downsampled output of
+    every node. Arrays have no batch axis."""
     values = node_values(program)
-    wanted = {values[n]: n for n in node_ids if n in values}
-    if not wanted:
-        return {}
+    watched = {values[n]: n for n in node_ids if n in values}
+    every = {name: n for n, name in values.items()} if previews else {}
     was_training = module.training
     module.eval()
     try:
-        recorder = _Recorder(module, set(wanted))
-        recorder.run(sample)
+        recorder = _Recorder(module, set(watched) | set(every))
+        output = recorder.run(*samples)
     finally:
         module.train(was_training)
-    out = {}
-    for value_name, node_id in wanted.items():
-        t = recorder.values.get(value_name)
-        if isinstance(t, (tuple, list)):
-            t = t[0]
-        if isinstance(t, torch.Tensor):
-            t = t[0].detach().float().cpu()
-            if t.dim() >= 2:
-                t = t[:MAX_CHANNELS]
-            out[node_id] = t.numpy()
-    return out
+    result = Capture()
+    for value_name, t in recorder.values.items():
+        t = _first_tensor(t)
+        if t is None:
+            continue
+        t = t[0].detach().float().cpu() if t.dim() else t.detach().float().cpu().reshape(1)
+        if value_name in watched:
+            result.nodes[watched[value_name]] = (t[:MAX_CHANNELS] if t.dim() >= 2 else t).numpy()
+        if value_name in every:
+            result.previews[every[value_name]] = preview_array(t)
+    out = _first_tensor(output)
+    if out is not None:
+        result.output = out[0].detach().float().cpu().numpy()
+    return result
+
+
+def preview_array(t: torch.Tensor) -> np.ndarray:
+    """A node output made small enough to send for every node a few times a second: at most
+    PREVIEW_CHANNELS channels of at most PREVIEW_SIDE² pixels (a volume shows its middle
+    slice), or PREVIEW_VALUES values of a vector, or a PREVIEW_SIDE-capped sequence."""
+    if t.dim() == 4:                        # C×D×H×W: the middle depth slice
+        t = t[:, t.shape[1] // 2]
+    if t.dim() == 3:
+        t = t[:PREVIEW_CHANNELS]
+        if t.shape[1] > PREVIEW_SIDE or t.shape[2] > PREVIEW_SIDE:
+            size = (min(t.shape[1], PREVIEW_SIDE), min(t.shape[2], PREVIEW_SIDE))
+            t = torch.nn.functional.adaptive_avg_pool2d(t.unsqueeze(0), size)[0]
+    elif t.dim() == 2:
+        t = t[:PREVIEW_SIDE * 2, :PREVIEW_SIDE * 2]
+    elif t.dim() == 1:
+        t = t[:PREVIEW_VALUES]
+    else:
+        t = t.reshape(-1)[:PREVIEW_VALUES]
+    return t.contiguous().numpy().astype(np.float32)
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    while isinstance(value, (tuple, list)) and value:
+        value = value[0]
+    return value if isinstance(value, torch.Tensor) else None
 
 
 class GradientProbe:

@@ -112,6 +112,16 @@ class Supervised:
             self._abs += float(diff.abs().mean(1).sum())
             self._sq += float(diff.pow(2).mean(1).sum())
 
+    @torch.no_grad()
+    def reconstructions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, outputs) on the CPU for a few samples, in eval mode: what an autoencoder
+        makes of them."""
+        was_training = self.model.training
+        self.model.eval()
+        out = first_output(self.model(x)).float().cpu()
+        self.model.train(was_training)
+        return x.float().cpu(), out
+
     def eval_summary(self) -> dict[str, Any]:
         count = max(self._count, 1)
         result: dict[str, Any] = {"val_loss": self._sum_loss / count}

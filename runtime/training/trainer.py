@@ -4,6 +4,7 @@ the editor runs the very same loop in a worker process (worker.py)."""
 from __future__ import annotations
 
 import math
+import queue
 import shutil
 import threading
 import time
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from graph.document import Document
@@ -35,13 +37,15 @@ USER_ERRORS = (ConfigError, DataError, RecipeError, DeviceError, CompileError, C
 
 
 class Control:
-    """Cooperative stop and pause, checked between batches (in-process, or from the owner of
-    a worker process through shared events)."""
+    """Cooperative stop and pause, checked between batches, and a mailbox of settings the
+    owner may change mid-run (which nodes to watch), read when the run next captures."""
 
-    def __init__(self, stop=None, pause=None) -> None:
-        # Any event objects with set/clear/is_set: the worker passes multiprocessing ones.
+    def __init__(self, stop=None, pause=None, commands=None) -> None:
+        # Any event objects with set/clear/is_set: the worker passes multiprocessing ones,
+        # and a multiprocessing queue as the mailbox.
         self._stop = stop if stop is not None else threading.Event()
         self._pause = pause if pause is not None else threading.Event()
+        self._commands = commands if commands is not None else queue.SimpleQueue()
 
     def stop(self) -> None:
         self._stop.set()
@@ -52,11 +56,23 @@ class Control:
     def resume(self) -> None:
         self._pause.clear()
 
+    def watch(self, node_ids: list[str]) -> None:
+        self._commands.put({"watch_nodes": list(node_ids)})
+
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
     def pause_requested(self) -> bool:
         return self._pause.is_set()
+
+    def changes(self) -> dict[str, Any]:
+        """Settings sent since the last call, the newest value of each."""
+        merged: dict[str, Any] = {}
+        while True:
+            try:
+                merged.update(self._commands.get_nowait())
+            except (queue.Empty, EOFError, OSError):
+                return merged
 
 
 class _Stopped(Exception):
@@ -260,20 +276,32 @@ class Trainer:
                                        norms=norms))
 
     def _maybe_capture(self, epoch: int, force: bool = False) -> None:
-        watched = self.cfg.watch_nodes
-        if not watched or "model" not in self.parts.compiled or len(self.parts.data.x_val) == 0:
+        if "model" not in self.parts.compiled or len(self.parts.data.x_val) == 0:
             return
         now = time.perf_counter()
         if not force and now - self._last_activations < self.cfg.activation_interval:
             return
         self._last_activations = now
-        compiled = self.parts.compiled["model"]
-        values = observe.capture_activations(compiled.module, compiled.program,
-                                             self.parts.data.x_val[:1], watched)
+        changes = self.control.changes()
+        if "watch_nodes" in changes:
+            self.cfg.watch_nodes = [str(n) for n in changes["watch_nodes"]]
+        if not self.cfg.watch_nodes and not self.cfg.previews:
+            return
+        compiled, data = self.parts.compiled["model"], self.parts.data
+        seen = observe.capture(compiled.module, compiled.program, (data.x_val[:1],),
+                               self.cfg.watch_nodes, previews=self.cfg.previews)
+        classify = data.task == "classification"
+        fields: dict[str, Any] = {}
+        if seen.output is not None:
+            if classify and seen.output.ndim == 1:
+                shifted = np.exp(seen.output - seen.output.max())
+                fields["probabilities"] = (shifted / shifted.sum()).astype(np.float32)
+            else:
+                fields["output"] = seen.output
         self.emit(events.event("activations", epoch=epoch + 1, global_step=self.state.global_step,
-                               sample=self.parts.data.x_val[0].float().cpu().numpy(),
-                               label=int(self.parts.data.y_val[0]) if self.parts.data.task == "classification" else None,
-                               nodes=values))
+                               sample=data.x_val[0].float().cpu().numpy(),
+                               label=int(data.y_val[0]) if classify else None,
+                               nodes=seen.nodes, previews=seen.previews, **fields))
 
     def _report_insides(self, epoch: int) -> None:
         for name, compiled in self.parts.compiled.items():
@@ -281,7 +309,12 @@ class Trainer:
             self.emit(events.event("weights", model=name, epoch=epoch + 1, stats=stats))
         if hasattr(self.parts.recipe, "samples"):
             grid = self.parts.recipe.samples()
-            self.emit(events.event("samples", epoch=epoch + 1, images=grid.numpy()))
+            self.emit(events.event("samples", epoch=epoch + 1, images=grid.numpy(),
+                                   what="generated"))
+        elif getattr(self.parts.recipe, "kind", None) == "autoencoder" and len(self.parts.data.x_val):
+            inputs, outputs = self.parts.recipe.reconstructions(self.parts.data.x_val[:8])
+            self.emit(events.event("samples", epoch=epoch + 1, images=outputs.numpy(),
+                                   inputs=inputs.numpy(), what="reconstruction"))
         self._maybe_capture(epoch, force=True)
 
     def _write_epoch(self, record: dict[str, Any], val: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ _CONTEXT = mp.get_context("spawn")
 
 
 def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str, Any],
-                 options: dict[str, Any], out, stop, pause) -> None:
+                 options: dict[str, Any], out, stop, pause, commands) -> None:
     emit = out.put
     try:
         from graph.loader import loads
@@ -38,7 +38,7 @@ def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str,
                               error=str(exc)))
             return
         base_dir = Path(options["base_dir"]) if options.get("base_dir") else None
-        Trainer(doc, cfg, emit=emit, control=Control(stop, pause),
+        Trainer(doc, cfg, emit=emit, control=Control(stop, pause, commands),
                 runs_dir=options.get("runs_dir", "runs"), resume=options.get("resume"),
                 base_dir=base_dir, adapt_input=options.get("adapt_input", False)).fit()
     except BaseException as exc:  # the last word must reach the owner, whatever happened
@@ -61,6 +61,7 @@ class TrainingSession:
                        "source": source})
         self._queue = _CONTEXT.Queue()
         self._stop, self._pause = _CONTEXT.Event(), _CONTEXT.Event()
+        self._commands = _CONTEXT.Queue()   # settings changed mid-run (watched nodes)
         self._process: mp.process.BaseProcess | None = None
         self.finished = False     # a "done" event has been delivered
         self.status: str | None = None
@@ -69,7 +70,8 @@ class TrainingSession:
         if self._process is not None:
             raise RuntimeError("this session has already started")
         self._process = _CONTEXT.Process(target=_worker_main, name="nodetorch-training",
-                                         args=(*self._args, self._queue, self._stop, self._pause),
+                                         args=(*self._args, self._queue, self._stop, self._pause,
+                                               self._commands),
                                          daemon=True)
         self._process.start()
         # The worker now has its own copy of the queue's writing end; close ours. A worker
@@ -97,6 +99,10 @@ class TrainingSession:
 
     def resume(self) -> None:
         self._pause.clear()
+
+    def watch(self, node_ids: list[str]) -> None:
+        """Capture these nodes' activations from the next capture on."""
+        self._commands.put({"watch_nodes": list(node_ids)})
 
     def kill(self) -> None:
         """End the worker at once (it gets no chance to save)."""
@@ -155,3 +161,4 @@ class TrainingSession:
         self.kill()
         self.join(1)
         self._queue.close()
+        self._commands.close()

@@ -1,0 +1,1 @@
+"""Training insight views: each turns training events (numpy, floats) into a live picture."""

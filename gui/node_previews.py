@@ -1,0 +1,101 @@
+"""What each node currently outputs for the fixed sample, for the canvas's hover thumbnails.
+
+Two sources, the newest wins: after an edit, a forward pass of the edited graph with its
+initial weights (runtime.preview, in a background thread, debounced so typing does not
+queue passes); during a run, the small previews the run sends with each capture.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from graph.fileformat import dumps
+from graph.loader import loads
+
+DEBOUNCE_MS = 600
+_SAMPLES = []   # one sample cache for the process: every window previews the same data
+
+
+def _samples():
+    if not _SAMPLES:
+        from runtime.preview import SampleCache
+        _SAMPLES.append(SampleCache())
+    return _SAMPLES[0]
+
+
+class NodePreviewService(QObject):
+    updated = Signal()
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.previews: dict[str, np.ndarray] = {}
+        self.source = ""          # e.g. "initial weights · digits, validation sample 0"
+        self.error: str | None = None
+        self.enabled = True
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-previews")
+        self._future: Future | None = None
+        self._pending = False
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.refresh)
+        self._poll = QTimer(self, interval=50)
+        self._poll.timeout.connect(self._collect)
+        session.graph_changed.connect(lambda *_: self.schedule())
+        session.view_changed.connect(self.schedule)
+
+    def preview(self, node_id: str) -> np.ndarray | None:
+        return self.previews.get(node_id)
+
+    def schedule(self) -> None:
+        if self.enabled:
+            self._debounce.start()
+
+    def refresh(self) -> None:
+        """Compute the previews of the document as it is now (in the background)."""
+        if self._future is not None and not self._future.done():
+            self._pending = True      # one pass at a time; the newest state goes next
+            return
+        from runtime.preview import compute_previews
+        doc = loads(dumps(self.session.doc))   # the thread gets its own copy
+        base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
+        self._future = self._pool.submit(compute_previews, doc, base_dir, _samples())
+        self._poll.start()
+
+    def _collect(self) -> None:
+        if self._future is None or not self._future.done():
+            return
+        self._poll.stop()
+        try:
+            result = self._future.result()
+        except Exception as exc:   # a bug in a preview must not reach the user as a crash
+            result = None
+            self.error = f"no previews: {exc}"
+        self._future = None
+        if result is not None:
+            self.previews, self.error = result.previews, result.error
+            self.source = f"initial weights · {result.source}" if result.source else "initial weights"
+        self.updated.emit()
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Finish the pass under way (tests)."""
+        if self._future is not None:
+            self._future.result(timeout)
+            self._collect()
+
+    def handle_event(self, ev: dict[str, Any]) -> None:
+        if ev.get("kind") == "activations" and ev.get("previews"):
+            self.previews = dict(ev["previews"])
+            self.error = None
+            self.source = f"training · epoch {ev.get('epoch')}, step {ev.get('global_step')}"
+            self.updated.emit()
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self._poll.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)

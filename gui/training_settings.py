@@ -1,0 +1,189 @@
+"""The training settings form, bound to the document's `training` block: dataset (with a
+file/folder picker), recipe, loss, optimizer, learning rate, schedule, epochs, batch size,
+device (what this machine has), precision and seed.
+
+Each change is an undo command (SetTraining): it marks the file modified, is saved with
+it, and Ctrl+Z takes it back like any graph edit.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QMenu, QPushButton, QSpinBox, QWidget)
+
+from gui.commands import SetTraining
+from runtime.data import BUILTIN_DATASETS
+from runtime.training.config import (DEFAULT_LOSS, LOSSES, OPTIMIZERS, PRECISIONS, RECIPES,
+                                     SCHEDULES)
+
+
+def _devices() -> list[tuple[str, str]]:
+    try:
+        from runtime.training.device import describe_devices
+        found = [d for d in describe_devices() if d[0] != "cpu"]
+        cpu = [d for d in describe_devices() if d[0] == "cpu"]
+    except Exception:  # a broken CUDA driver must not stop the editor: offer the basics
+        found, cpu = [], [("cpu", "cpu")]
+    best = found[0][0] if found else "cpu"
+    return [("auto", f"auto — {best}"), *cpu, *found]
+
+
+class TrainingSettings(QWidget):
+    dataset_changed = Signal()
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._loading = False
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.dataset_combo = QComboBox(editable=True)
+        self.dataset_combo.addItems(list(BUILTIN_DATASETS))
+        self.dataset_combo.setToolTip("a built-in dataset, or a path to a data file or folder "
+                                      "(CSV, image folder, IDX, CIFAR-10 .bin, .npz)")
+        self.browse_button = QPushButton("…", maximumWidth=32, toolTip="pick a data file or folder")
+        browse = QMenu(self.browse_button)
+        browse.addAction("Data file…", self._browse_file)
+        browse.addAction("Image folder (one subfolder per class)…", self._browse_folder)
+        self.browse_button.setMenu(browse)
+        row = QHBoxLayout()
+        row.addWidget(self.dataset_combo, 1)
+        row.addWidget(self.browse_button)
+        form.addRow("Dataset", row)
+        self.recipe_combo = self._combo(RECIPES)
+        form.addRow("Recipe", self.recipe_combo)
+        self.loss_combo = self._combo(LOSSES)
+        form.addRow("Loss", self.loss_combo)
+        self.optimizer_combo = self._combo(OPTIMIZERS)
+        form.addRow("Optimizer", self.optimizer_combo)
+        self.lr_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1e6, singleStep=1e-4)
+        form.addRow("Learning rate", self.lr_spin)
+        self.schedule_combo = self._combo(SCHEDULES)
+        form.addRow("Schedule", self.schedule_combo)
+        self.epochs_spin = QSpinBox(minimum=1, maximum=100_000)
+        form.addRow("Epochs", self.epochs_spin)
+        self.batch_spin = QSpinBox(minimum=1, maximum=1 << 20)
+        form.addRow("Batch size", self.batch_spin)
+        self.device_combo = QComboBox()
+        for device, text in _devices():
+            self.device_combo.addItem(text, device)
+        form.addRow("Device", self.device_combo)
+        self.precision_combo = self._combo(PRECISIONS)
+        self.precision_combo.setToolTip("bf16 / fp16 autocast runs on CUDA; elsewhere the run "
+                                        "stays fp32 and its log says so")
+        form.addRow("Precision", self.precision_combo)
+        self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1)
+        form.addRow("Seed", self.seed_spin)
+        self.load()
+
+        self.dataset_combo.currentTextChanged.connect(self._write_dataset)
+        self.recipe_combo.currentTextChanged.connect(self._write_recipe)
+        self.loss_combo.currentTextChanged.connect(lambda t: self._write("loss", t))
+        self.optimizer_combo.currentTextChanged.connect(lambda t: self._write("optimizer.name", t))
+        self.lr_spin.valueChanged.connect(lambda v: self._write("optimizer.lr", v))
+        self.schedule_combo.currentTextChanged.connect(lambda t: self._write("schedule.name", t))
+        self.epochs_spin.valueChanged.connect(lambda v: self._write("epochs", v))
+        self.batch_spin.valueChanged.connect(lambda v: self._write("batch_size", v))
+        self.device_combo.currentIndexChanged.connect(
+            lambda _: self._write("device", self.device_combo.currentData()))
+        self.precision_combo.currentTextChanged.connect(lambda t: self._write("precision", t))
+        self.seed_spin.valueChanged.connect(lambda v: self._write("seed", v))
+
+    @staticmethod
+    def _combo(options) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(list(options))
+        return combo
+
+    @property
+    def block(self) -> dict[str, Any]:
+        if not isinstance(getattr(self.session.doc, "training", None), dict):
+            self.session.doc.training = {}
+        return self.session.doc.training
+
+    def widgets(self) -> list[QWidget]:
+        return [self.dataset_combo, self.browse_button, self.recipe_combo, self.loss_combo,
+                self.optimizer_combo, self.lr_spin, self.schedule_combo, self.epochs_spin,
+                self.batch_spin, self.device_combo, self.precision_combo, self.seed_spin]
+
+    # --- block → form --------------------------------------------------------------------
+    def load(self) -> None:
+        """Show the document's training block (no writes while loading)."""
+        self._loading = True
+        try:
+            block = self.block
+            self.dataset_combo.setCurrentText(self.dataset_text())
+            recipe = str(block.get("recipe", "classification"))
+            self._choose(self.recipe_combo, recipe)
+            self._choose(self.loss_combo, str(block.get("loss", DEFAULT_LOSS.get(recipe, "mse"))))
+            opt = block.get("optimizer") if isinstance(block.get("optimizer"), dict) else {}
+            self._choose(self.optimizer_combo, str(opt.get("name", "adam")).lower())
+            self.lr_spin.setValue(float(opt.get("lr", 1e-3)))
+            schedule = block.get("schedule", "none")
+            self._choose(self.schedule_combo, str(schedule.get("name", "none")
+                                                  if isinstance(schedule, dict) else schedule))
+            self.epochs_spin.setValue(int(block.get("epochs", 10)))
+            self.batch_spin.setValue(int(block.get("batch_size", 64)))
+            device = str(block.get("device", "auto"))
+            if self.device_combo.findData(device) < 0:
+                self.device_combo.addItem(f"{device} — not found here", device)
+            self.device_combo.setCurrentIndex(self.device_combo.findData(device))
+            self._choose(self.precision_combo, str(block.get("precision", "fp32")))
+            self.seed_spin.setValue(int(block.get("seed", 0)))
+        finally:
+            self._loading = False
+
+    def dataset_text(self) -> str:
+        dataset = self.block.get("dataset", "digits")
+        if isinstance(dataset, dict):
+            dataset = dataset.get("name", dataset.get("path", ""))
+        return str(dataset)
+
+    @staticmethod
+    def _choose(combo: QComboBox, text: str) -> None:
+        if combo.findText(text) < 0:
+            combo.addItem(text)   # a value this version does not know: shown, not lost
+        combo.setCurrentText(text)
+
+    # --- form → block --------------------------------------------------------------------
+    def _write(self, key: str, value: Any) -> None:
+        if not self._loading:
+            self.session.undo.push(SetTraining(self.session.doc, key, value, self._changed))
+
+    def _changed(self) -> None:
+        self.load()
+        self.dataset_changed.emit()
+
+    def _write_recipe(self, recipe: str) -> None:
+        if self._loading:
+            return
+        # One undo step: the recipe and the loss that goes with it.
+        self.session.undo.beginMacro(f"Set training recipe {recipe}")
+        self._write("recipe", recipe)
+        if self.block.get("loss") != DEFAULT_LOSS.get(recipe):
+            self._write("loss", DEFAULT_LOSS.get(recipe, "mse"))
+        self.session.undo.endMacro()
+
+    def _write_dataset(self, text: str) -> None:
+        if self._loading or not text.strip() or text.strip() == self.dataset_text():
+            return
+        text = text.strip()
+        current = self.block.get("dataset")
+        current = dict(current) if isinstance(current, dict) else {}
+        current.pop("name", None)
+        current.pop("path", None)
+        key = "name" if text in BUILTIN_DATASETS else "path"
+        self._write("dataset", {key: text, **current})
+
+    def _browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Dataset file", "",
+                                              "Data (*.csv *.npz *.idx *.gz *.bin *-ubyte);;All files (*)")
+        if path:
+            self.dataset_combo.setCurrentText(path)
+
+    def _browse_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Image folder")
+        if path:
+            self.dataset_combo.setCurrentText(path)
