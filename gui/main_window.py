@@ -99,7 +99,7 @@ class MainWindow(FileActions, QMainWindow):
                                    ("Problems", self.problems, Qt.BottomDockWidgetArea),
                                    ("Model summary", self.summary, Qt.BottomDockWidgetArea),
                                    ("History", self.history, Qt.RightDockWidgetArea),
-                                   ("Training", _scrolling(self.training), Qt.BottomDockWidgetArea)):
+                                   ("Training", self.training, Qt.BottomDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(name)
             dock.setWidget(widget)

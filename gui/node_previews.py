@@ -1,29 +1,21 @@
 """What each node currently outputs for the fixed sample, for the canvas's hover thumbnails.
 
 Two sources, the newest wins: after an edit, a forward pass of the edited graph with its
-initial weights (runtime.preview, in a background thread, debounced so typing does not
-queue passes); during a run, the small previews the run sends with each capture.
+initial weights (runtime.preview, in the editor's helper process, debounced so typing
+does not queue passes); during a run, the small previews the run sends with each capture.
 """
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph.fileformat import dumps
-from graph.loader import loads
+from gui import background
 
 DEBOUNCE_MS = 600
-_SAMPLES = []   # one sample cache for the process: every window previews the same data
-
-
-def _samples():
-    if not _SAMPLES:
-        from runtime.preview import SampleCache
-        _SAMPLES.append(SampleCache())
-    return _SAMPLES[0]
 
 
 class NodePreviewService(QObject):
@@ -36,7 +28,6 @@ class NodePreviewService(QObject):
         self.source = ""          # e.g. "initial weights · digits, validation sample 0"
         self.error: str | None = None
         self.enabled = True
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-previews")
         self._future: Future | None = None
         self._pending = False
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
@@ -58,10 +49,10 @@ class NodePreviewService(QObject):
         if self._future is not None and not self._future.done():
             self._pending = True      # one pass at a time; the newest state goes next
             return
-        from runtime.preview import compute_previews
-        doc = loads(dumps(self.session.doc))   # the thread gets its own copy
+        from runtime.preview import previews_of_text
         base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
-        self._future = self._pool.submit(compute_previews, doc, base_dir, _samples())
+        self._future = background.submit(previews_of_text, dumps(self.session.doc),
+                                         str(base_dir) if base_dir else None)
         self._poll.start()
 
     def _collect(self) -> None:
@@ -98,4 +89,3 @@ class NodePreviewService(QObject):
     def shutdown(self) -> None:
         self._debounce.stop()
         self._poll.stop()
-        self._pool.shutdown(wait=False, cancel_futures=True)

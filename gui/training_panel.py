@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
 
 from graph.fileformat import dumps
 from gui.insights.dataset_preview import DatasetPreview
@@ -84,17 +84,25 @@ class TrainingPanel(QWidget):
         self.lock_banner.setStyleSheet("background: #7a5a00; color: white; padding: 4px; "
                                        "border-radius: 3px")
         side.addWidget(self.lock_banner)
-        self.dataset_preview = DatasetPreview()
-        side.addWidget(self.dataset_preview, 1)
+        side.addStretch(1)
         column = QWidget()
         column.setLayout(side)
-        column.setMaximumWidth(360)
-        column.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
-        layout.addWidget(column)
+        # The settings scroll on their own: a short dock keeps its plots, not a scroll bar.
+        scroller = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)
+        scroller.setWidget(column)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroller.setFixedWidth(column.sizeHint().width() + 24)
+        layout.addWidget(scroller)
         self.insights = InsightTabs(self.session, self.runs_dir, lambda: self.session.doc.name or "")
         self.insights.feature_maps.watch_changed.connect(self._watch_changed)
+        self.dataset_preview = DatasetPreview()
+        self.insights.setTabToolTip(self.insights.insertTab(0, self.dataset_preview, "Dataset"),
+                                    "a few samples of the chosen dataset, with their labels")
+        self.insights.setCurrentIndex(0)
         layout.addWidget(self.insights, 1)
         self.log_view = self.insights.log_view
+        # A dock may be made small: the views squeeze rather than forcing the window to grow.
+        self.setMinimumSize(240, 160)
 
     # --- settings ------------------------------------------------------------------------
     @property
@@ -169,6 +177,8 @@ class TrainingPanel(QWidget):
         self.started_event, self.last_step, self.done_event, self.error_event = None, None, None, None
         self.epoch_events = []
         self.insights.reset()
+        if self.insights.currentWidget() is self.dataset_preview:
+            self.insights.setCurrentWidget(self.insights.curves)
         self.progress.setValue(0)
         source = str(self.session.path) if getattr(self.session, "path", None) else "<editor>"
         base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
@@ -271,8 +281,9 @@ class TrainingPanel(QWidget):
         self._append_log(f"run {status}" + (f": {ev['error']}" if ev.get("error") else ""))
         if status == "finished":
             self.progress.setValue(100)
-        self.insights.flush()
-        self.insights.runs.refresh()
+        # The views draw their last data on their own throttle; the run list is read from
+        # disk in its own turn of the event loop, not in this one.
+        QTimer.singleShot(0, self.insights.runs.refresh)
         self._set_running(False)
 
     def _epoch_text(self, ev: dict[str, Any]) -> str:

@@ -49,6 +49,15 @@ class SampleCache:
         return self._samples[key]
 
 
+_SAMPLES = SampleCache()   # per process: the editor's helper process keeps it between jobs
+
+
+def previews_of_text(graph_json: str, base_dir: str | None) -> NodePreviews:
+    """compute_previews for a graph given as file text (a job for a helper process)."""
+    from graph.loader import loads
+    return compute_previews(loads(graph_json), Path(base_dir) if base_dir else None, _SAMPLES)
+
+
 def compute_previews(doc: Document, base_dir: Path | None = None,
                      cache: SampleCache | None = None) -> NodePreviews:
     try:

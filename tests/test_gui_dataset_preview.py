@@ -3,12 +3,15 @@ the GUI thread; a dataset that cannot be loaded is a red message, never an excep
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel
 
+from gui import background
 from gui.insights import dataset_preview
 from gui.insights.dataset_preview import DatasetPreview
 
@@ -99,18 +102,26 @@ def test_an_unexpected_failure_is_shown_too(qtbot, preview, monkeypatch):
         raise ValueError("boom")
 
     monkeypatch.setattr(dataset_preview, "prepare_preview", broken)
+    assert dataset_preview.prepare_or_error({"dataset": "digits"}, None, 12) == \
+        (None, "could not load the dataset: ValueError: boom")
+
+    def dead(*_args):   # the helper process died under the job
+        future = Future()
+        future.set_exception(BrokenProcessPool("the helper process died"))
+        return future
+
+    monkeypatch.setattr(background, "submit", dead)
     show(qtbot, preview, {"dataset": "digits"})
-    assert preview.error_text() == "could not load the dataset: ValueError: boom"
+    assert preview.error_text() == "could not load the dataset: the helper process died"
 
 
 def test_loading_does_not_block_the_gui_thread(qtbot, preview, monkeypatch):
-    real = dataset_preview.prepare_preview
+    pool = ThreadPoolExecutor(max_workers=1)
 
-    def slow(*args, **kwargs):
-        time.sleep(1.0)      # a big file
-        return real(*args, **kwargs)
+    def slow(fn, *args):   # a big file: the job takes a second wherever it runs
+        return pool.submit(lambda: (time.sleep(1.0), fn(*args))[1])
 
-    monkeypatch.setattr(dataset_preview, "prepare_preview", slow)
+    monkeypatch.setattr(background, "submit", slow)
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
@@ -121,6 +132,7 @@ def test_loading_does_not_block_the_gui_thread(qtbot, preview, monkeypatch):
         assert time.monotonic() - started < 0.5
         assert preview.is_loading() and preview.caption() == "Loading digits…"
     timer.stop()
+    pool.shutdown()
     assert len(ticks) >= 10           # the event loop ran while the data loaded
     assert preview.samples_shown() == 12
 

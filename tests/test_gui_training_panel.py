@@ -53,6 +53,7 @@ def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
 
     assert seen == [True, False]
     assert panel.done_event["status"] == "finished", panel.log_view.toPlainText()
+    panel.insights.flush()   # draw now, not on the views' next throttled redraw
     curves = panel.insights.curves
     x, y = curves.raw_curve.getData()
     assert len(x) >= 10 and len(y) == len(x)

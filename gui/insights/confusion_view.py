@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from gui.insights.lazy_redraw import LazyRedraw
 from gui.insights.predictions_view import fit_axis_width
 from gui.theme import current_theme
 
@@ -34,7 +35,7 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, np.diag(m) / totals, np.nan)
 
 
-class ConfusionView(QWidget):
+class ConfusionView(LazyRedraw, QWidget):
     """The latest epoch's confusion matrix as a heat map; a slider goes back to earlier ones."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -44,6 +45,7 @@ class ConfusionView(QWidget):
         self._texts: list[pg.TextItem] = []
         self._follow = True          # keep showing the newest epoch until the user looks back
         self._shown = np.zeros((0, 0))
+        self._drawn: tuple | None = None   # what the matrix on screen shows
 
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setEnabled(False)
@@ -84,7 +86,7 @@ class ConfusionView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._draw_if_visible)
 
     # --- events --------------------------------------------------------------------------------
     def handle_event(self, ev: dict) -> None:
@@ -144,6 +146,12 @@ class ConfusionView(QWidget):
             self.slider.setValue(self.slider.maximum())
         self.slider.setEnabled(len(epochs) > 1)
         self.slider.blockSignals(False)
+        # Writing a hundred cell labels is the costly part: only when what is shown changed.
+        drawn = (tuple(epochs), self.shown_epoch() if epochs else None, self.normalise.isChecked(),
+                 self._class_names and tuple(self._class_names))
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
         for text in self._texts:
             self.plot.removeItem(text)
         self._texts.clear()

@@ -1,13 +1,12 @@
 """A look at the data before training on it: a few samples of the training block's dataset
 with their labels, so a wrong file, wrong labels or an odd shape show before the first epoch.
 
-Loading happens on a worker thread (a CSV or image folder can take seconds); the widget
+Loading happens in the editor's helper process (a CSV or image folder can take seconds); the widget
 shows the result when it arrives and never raises: a bad dataset is a red message.
 """
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QGridLayout, QLabel, QScrollArea, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from gui import background
 from gui.theme import current_theme
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False)
@@ -32,7 +32,7 @@ CLASS_COLOURS = ("#3b9cff", "#ff8c42", "#2ec27e", "#e5484d", "#a35ac2", "#f5c211
 _ERROR_RED = "#e5484d"
 
 
-# --- the data side (no Qt: runs on the worker thread) --------------------------------------
+# --- the data side (no Qt: runs in the helper process) --------------------------------------
 @dataclass
 class PreviewData:
     kind: str                    # "images", "sequences", "tokens" or "points"
@@ -145,18 +145,19 @@ def _points(x, y, task, names, caption, description) -> PreviewData:
 
 # --- the widget ----------------------------------------------------------------------------
 class _Relay(QObject):
-    # Emitted on the worker thread; Qt queues it to the widget's (GUI) thread.
+    # Emitted on the pool's result thread; Qt queues it to the widget's (GUI) thread.
     done = Signal(int, object, str)
 
 
-_executor: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:   # one thread for every preview: loads are rare and short
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-preview")
-    return _executor
+def prepare_or_error(training: dict[str, Any] | None, base_dir: str | None,
+                     count: int) -> tuple[PreviewData | None, str]:
+    """prepare_preview as a job for the helper process: the error as text, not raised."""
+    try:
+        return prepare_preview(training, base_dir, count), ""
+    except Exception as exc:   # DataError says what is wrong; anything else too
+        from runtime.data import DataError
+        return None, str(exc) if isinstance(exc, DataError) else \
+            f"could not load the dataset: {type(exc).__name__}: {exc}"
 
 
 class DatasetPreview(QWidget):
@@ -206,7 +207,7 @@ class DatasetPreview(QWidget):
     # --- API -----------------------------------------------------------------------------
     def show_dataset(self, training: dict[str, Any] | None,
                      base_dir: Path | str | None = None) -> None:
-        """Load (on a worker thread) and show the dataset a training block names; `loaded`
+        """Load (in the editor's helper process) and show the dataset a training block names; `loaded`
         is emitted when it is on screen. Always reloads: the file may have changed."""
         self._generation += 1
         generation, relay, count = self._generation, self._relay, self.count
@@ -216,20 +217,18 @@ class DatasetPreview(QWidget):
         self._caption.setText(f"Loading {self._name}…")
         self._error.hide()
 
-        def work() -> None:
+        def arrived(future) -> None:
             try:
-                result, error = prepare_preview(training, base_dir, count), ""
-            except Exception as exc:   # DataError says what is wrong; anything else too
-                from runtime.data import DataError
-                result = None
-                error = str(exc) if isinstance(exc, DataError) else \
-                    f"could not load the dataset: {type(exc).__name__}: {exc}"
+                result, error = future.result()
+            except Exception as exc:   # the helper process died, or the job was cancelled
+                result, error = None, f"could not load the dataset: {exc or type(exc).__name__}"
             try:
                 relay.done.emit(generation, result, error)
             except RuntimeError:
                 pass   # the widget was closed while loading: nobody to tell
 
-        _pool().submit(work)
+        background.submit(prepare_or_error, training, str(base_dir) if base_dir else None,
+                          count).add_done_callback(arrived)
 
     def wait_loaded(self, timeout: float = 20.0) -> bool:
         """Process events until the requested dataset is shown (True) or timeout seconds."""

@@ -12,6 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from gui.insights.lazy_redraw import LazyRedraw
 from gui.theme import current_theme
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False)
@@ -82,7 +83,7 @@ def fit_axis_width(axis: pg.AxisItem, labels: list[str]) -> None:
     axis.setWidth(width)
 
 
-class PredictionsView(QWidget):
+class PredictionsView(LazyRedraw, QWidget):
     """Bars of the class probabilities, or sample vs output, plus the latest sample grid."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -102,7 +103,7 @@ class PredictionsView(QWidget):
         background = current_theme().base
 
         self.bar_plot = pg.PlotWidget(background=background)
-        self.bar_plot.showGrid(x=True, alpha=0.2)
+        # no grid: redrawn live, and grid lines cost more to paint than the bars
         self.bars: pg.BarGraphItem | None = None
 
         self.pair_plot, self.pair_item = self._image_plot(background)
@@ -118,7 +119,7 @@ class PredictionsView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._draw_if_visible)
 
     @staticmethod
     def _image_plot(background: Any) -> tuple[pg.PlotWidget, pg.ImageItem]:

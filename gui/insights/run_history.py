@@ -69,6 +69,7 @@ class RunHistoryView(QWidget):
             lambda item, _col: self.run_selected.emit(item.data(COL_NAME, _PATH_ROLE)))
 
         self.plot = pg.PlotWidget(background=current_theme().base)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "epoch")
         backing = QColor(current_theme().base)

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.insights.lazy_redraw import LazyRedraw
 from gui.theme import current_theme
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False)
@@ -109,7 +110,7 @@ class GradientSeries:
             self._stride *= 2
 
 
-class WeightsView(QWidget):
+class WeightsView(LazyRedraw, QWidget):
     """Per layer: parameter histograms over epochs and gradient norms over steps."""
 
     def __init__(self, parent: QWidget | None = None, session: Any = None) -> None:
@@ -160,7 +161,7 @@ class WeightsView(QWidget):
         self.grad_plot.setLabel("bottom", "step")
         self.grad_plot.setLabel("left", "L2 norm (log)")
         self.grad_plot.setLogMode(y=True)
-        self.grad_plot.showGrid(x=True, y=True, alpha=0.2)
+        # no grid: redrawn live, and grid lines cost more to paint than the curves
         self.legend = self.grad_plot.addLegend(offset=(6, 6), labelTextSize="8pt",
                                                brush=pg.mkBrush(0, 0, 0, 110))
 
@@ -181,7 +182,7 @@ class WeightsView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._draw_if_visible)
 
     # --- events ------------------------------------------------------------------------------
     def handle_event(self, ev: dict) -> None:
@@ -327,6 +328,9 @@ class WeightsView(QWidget):
             if curve is None:
                 curve = self.grad_plot.plot([], [], name=self._title(key, names),
                                             pen=pg.mkPen(pg.intColor(i, hues=hues), width=1.5))
+                # thousands of steps per layer: draw about one point per pixel column
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
                 self._curves[key] = curve
             # log axis: a zero norm would be -inf; draw it at the floor instead
             curve.setData(np.asarray(series.steps), np.maximum(np.asarray(series.norms), 1e-12))
