@@ -100,9 +100,15 @@ def gui_arm(app, path: Path, runs: Path) -> tuple[list[float], list[float]]:
     stalls: list[float] = []
     last = [time.perf_counter()]
 
+    began = time.perf_counter()
+    worst: list[tuple[float, float, str]] = []   # (stall ms, seconds into the run, tab shown)
+
     def tick() -> None:
         now = time.perf_counter()
-        stalls.append(max(0.0, (now - last[0]) * 1000 - TICK_MS))
+        stall = max(0.0, (now - last[0]) * 1000 - TICK_MS)
+        stalls.append(stall)
+        if stall > 25:
+            worst.append((stall, now - began, panel.insights.tabText(panel.insights.currentIndex())))
         last[0] = now
 
     def switch_tab() -> None:
@@ -129,6 +135,8 @@ def gui_arm(app, path: Path, runs: Path) -> tuple[list[float], list[float]]:
     win.previews.shutdown()
     win.session.undo.setClean()
     win.close()
+    for stall, when, tab in sorted(worst, reverse=True)[:5]:
+        print(f"    stall {stall:5.1f} ms at {when:5.2f} s, {tab!r} tab shown")
     return epoch_rates(newest_run(runs, before)), stalls
 
 

@@ -74,7 +74,9 @@ def classify(norms: list[float], recent: deque) -> str | None:
     if latest > EXPLODING:
         return "exploding"
     if len(norms) >= MIN_FOR_MEDIAN:
-        median = float(np.median(norms))
+        # np.median would import numpy.ma on first use (≈20 ms in the event loop)
+        values = np.asarray(norms, dtype=float)
+        median = float(np.partition(values, len(values) // 2)[len(values) // 2])
         if median > 0 and latest > EXPLODING_RATIO * median:
             return "exploding"
     return None
