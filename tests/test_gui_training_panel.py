@@ -96,7 +96,7 @@ def test_stop_a_long_run(qtbot, tmp_path):
     qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
     assert not panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
-    assert time.monotonic() - began < 2.5
+    assert time.monotonic() - began < 1.0   # typically 0.04–0.07 s here
     assert panel.done_event["status"] == "stopped"
     assert panel.training.status == "stopped"
     assert panel.status_label.text().startswith("stopped")
