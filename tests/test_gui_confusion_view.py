@@ -5,19 +5,11 @@ import numpy as np
 import pytest
 
 from gui.insights.confusion_view import ConfusionView, normalise_rows, per_class_accuracy
+from tests.qt_pixels import pixels
 
 NAMES = ["cat", "dog", "bird"]
 M1 = [[5, 5, 0], [2, 8, 0], [0, 0, 10]]
 M2 = [[9, 1, 0], [0, 10, 0], [1, 0, 9]]
-
-
-def pixels(widget) -> np.ndarray:
-    """The widget as rendered: an H×W×4 uint8 array."""
-    from PySide6.QtGui import QImage
-    image = widget.grab().toImage().convertToFormat(QImage.Format_RGB32)
-    data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
-    return data.reshape(image.height(), image.bytesPerLine())[:, :image.width() * 4].reshape(
-        image.height(), image.width(), 4).copy()
 
 
 @pytest.fixture

@@ -6,17 +6,9 @@ import pytest
 
 from gui.insights.predictions_view import (BAR_COLOR, TRUE_COLOR, WRONG_COLOR, PredictionsView,
                                            compose, to_display)
+from tests.qt_pixels import pixels
 
 CLASSES = ["zero", "one", "two", "three"]
-
-
-def pixels(widget) -> np.ndarray:
-    """The widget as rendered: an H×W×4 uint8 array."""
-    from PySide6.QtGui import QImage
-    image = widget.grab().toImage().convertToFormat(QImage.Format_RGB32)
-    data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
-    return data.reshape(image.height(), image.bytesPerLine())[:, :image.width() * 4].reshape(
-        image.height(), image.width(), 4).copy()
 
 
 @pytest.fixture

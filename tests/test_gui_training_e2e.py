@@ -118,7 +118,8 @@ def test_hover_previews_exist_before_training(qtbot, window):
     window.view.hover_preview(window.view.mapFromScene(node.sceneBoundingRect().center()))
     popup = window.view.preview_popup()
     assert popup.isVisible() and popup.node_id == "fc1"
-    assert "120" in popup.title.text() and "initial weights" in popup.caption.text()
+    assert popup.title.text() == "fc1" and "N×120" in popup.shape.text()
+    assert popup.caption.text().startswith("preview 120 · initial weights · digits")
     # moving off the node hides it
     window.view.hover_preview(QPoint(2, 2))
     assert not popup.isVisible()

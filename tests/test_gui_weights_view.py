@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gui.insights.weights_view import MAX_POINTS, VALUE_ROWS, WeightsView, rebin
+from tests.qt_pixels import pixels
 
 
 def stats(values: np.ndarray) -> dict:
@@ -21,15 +22,6 @@ def weights_event(epoch: int, values: np.ndarray, node: str = "n2", model: str =
 
 def grad_event(step: int, norms: dict, model: str = "model") -> dict:
     return {"kind": "gradients", "model": model, "global_step": step, "norms": norms}
-
-
-def pixels(widget) -> np.ndarray:
-    """The widget as rendered: an H×W×4 uint8 array."""
-    from PySide6.QtGui import QImage
-    image = widget.grab().toImage().convertToFormat(QImage.Format_RGB32)
-    data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
-    return data.reshape(image.height(), image.bytesPerLine())[:, :image.width() * 4].reshape(
-        image.height(), image.width(), 4).copy()
 
 
 @pytest.fixture

@@ -24,25 +24,29 @@ class NodePreviewPopup(QFrame):
         self.title.setStyleSheet("font-weight: bold")
         self.title.setMaximumWidth(THUMB_PX + 60)
         self.image = QLabel(alignment=Qt.AlignCenter)
+        self.shape = QLabel(wordWrap=True)
+        self.shape.setMaximumWidth(THUMB_PX + 60)
         self.caption = QLabel(wordWrap=True)
         self.caption.setStyleSheet("color: gray; font-size: 10px")
         self.caption.setMaximumWidth(THUMB_PX + 60)
-        for w in (self.title, self.image, self.caption):
+        for w in (self.title, self.shape, self.image, self.caption):
             layout.addWidget(w)
         self.node_id: str | None = None
 
-    def show_for(self, node_id: str, title: str, array: np.ndarray | None, source: str,
-                 at: QPoint) -> None:
+    def show_for(self, node_id: str, title: str, shape: str, array: np.ndarray | None,
+                 source: str, at: QPoint) -> None:
         self.node_id = node_id
         self.title.setText(title)
+        self.shape.setText(shape)
+        self.shape.setVisible(bool(shape))
         if array is None:
             self.image.setPixmap(QPixmap())
             self.image.setText("no preview yet")
         else:
             self.image.setText("")
             self.image.setPixmap(QPixmap.fromImage(thumbnail(array, THUMB_PX)))
-        shape = "×".join(str(d) for d in array.shape) if array is not None else ""
-        self.caption.setText(f"{shape} shown · {source}" if shape else source)
+        shown = "×".join(str(d) for d in array.shape) if array is not None else ""
+        self.caption.setText(f"preview {shown} · {source}" if shown else source)
         self.adjustSize()
         self.move(at)
         self.show()

@@ -132,10 +132,10 @@ class GraphView(QGraphicsView):
         if self._popup.isVisible() and self._popup.node_id == node.node_id and not fresh:
             return
         self._hover_pos = pos
-        title = f"{node.title} · {node.shape_text}" if node.shape_text else node.title
         source = self.previews.error or self.previews.source
         corner = self.mapFromScene(node.mapToScene(node.boundingRect().topRight()))
-        self._popup.show_for(node.node_id, title, self.previews.preview(node.node_id), source,
+        self._popup.show_for(node.node_id, node.title, node.shape_text,
+                             self.previews.preview(node.node_id), source,
                              self.viewport().mapToGlobal(corner) + QPoint(8, 0))
 
     def preview_popup(self):

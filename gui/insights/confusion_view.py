@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
@@ -83,10 +83,7 @@ class ConfusionView(LazyRedraw, QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.accuracy_label)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._draw_if_visible)
+        self._timer = self._make_redraw_timer(REDRAW_MS)
 
     # --- events --------------------------------------------------------------------------------
     def handle_event(self, ev: dict) -> None:

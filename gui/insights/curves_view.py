@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.insights.lazy_redraw import LazyRedraw
@@ -45,8 +44,7 @@ class CurvesView(LazyRedraw, QWidget):
         self.overfitting: Overfitting | None = None
         self._smoothed = np.zeros(0)
         self._ema_acc: float | None = None
-        self._timer = QTimer(self, singleShot=True, interval=1000 // REDRAWS_PER_S)
-        self._timer.timeout.connect(self._draw_if_visible)
+        self._timer = self._make_redraw_timer(1000 // REDRAWS_PER_S)
         self._build()
 
     def _build(self) -> None:

@@ -3,12 +3,20 @@ just marks it stale, and showing it draws the newest data once. Hidden tabs then
 event loop nothing while a run goes, however many there are."""
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
+
 
 class LazyRedraw:
-    """Mix in before QWidget; the view's throttle timer connects to `_draw_if_visible`
-    and its `flush()` draws now (tests and screenshots call it directly)."""
+    """Mix in before QWidget. `_make_redraw_timer()` gives the view its throttle timer
+    (start it on new data; it draws at most once per interval, and only when visible);
+    the view's `flush()` draws now (tests and screenshots call it directly)."""
 
     _stale = False
+
+    def _make_redraw_timer(self, interval_ms: int) -> QTimer:
+        timer = QTimer(self, singleShot=True, interval=interval_ms)
+        timer.timeout.connect(self._draw_if_visible)
+        return timer
 
     def _draw_if_visible(self) -> None:
         if self.isVisible():

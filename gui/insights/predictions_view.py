@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -116,10 +115,7 @@ class PredictionsView(LazyRedraw, QWidget):
             layout.addWidget(plot, 1)
             plot.hide()
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._draw_if_visible)
+        self._timer = self._make_redraw_timer(REDRAW_MS)
 
     @staticmethod
     def _image_plot(background: Any) -> tuple[pg.PlotWidget, pg.ImageItem]:

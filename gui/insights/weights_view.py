@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.insights.lazy_redraw import LazyRedraw
@@ -181,10 +181,7 @@ class WeightsView(LazyRedraw, QWidget):
         layout.addLayout(plots, 1)
         layout.addWidget(self.flags_label)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._draw_if_visible)
+        self._timer = self._make_redraw_timer(REDRAW_MS)
 
     # --- events ------------------------------------------------------------------------------
     def handle_event(self, ev: dict) -> None:
