@@ -241,8 +241,10 @@ def test_settings_problems_are_listed_together():
 def test_step_reports_are_throttled_but_carry_every_steps_loss(tmp_path):
     result, seen = train(template("mlp"), tmp_path, epochs=2, log_every=1, report_interval=3600)
     steps = of_kind(seen, "step")
-    # One report per epoch (its last step) under an hour-long interval...
-    assert [s["step"] for s in steps] == [s["steps"] for s in steps]
+    n = steps[-1]["steps"]
+    # Under an hour-long interval: the run's first step (the run has begun), then one
+    # report per epoch (its last step)...
+    assert [s["step"] for s in steps] == [1, n, n]
     # ...yet no step's loss is missing from the reports.
-    assert [len(s["losses"]) for s in steps] == [s["steps"] for s in steps]
-    assert steps[0]["losses"][-1] == steps[0]["loss"]
+    assert [len(s["losses"]) for s in steps] == [1, n - 1, n]
+    assert steps[1]["losses"][-1] == steps[1]["loss"]

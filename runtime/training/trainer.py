@@ -207,8 +207,9 @@ class Trainer:
             # Report every log_every steps but at most every report_interval seconds: fast
             # steps would otherwise spend their time on events no one can read that quickly.
             # The report carries every step's loss since the last, so no point is lost.
-            if step == steps - 1 or (self.state.global_step % cfg.log_every == 0 and
-                                     now - window_start >= cfg.report_interval):
+            first = self.samples_trained == n   # the run's first step: show it has begun
+            if first or step == steps - 1 or (self.state.global_step % cfg.log_every == 0 and
+                                              now - window_start >= cfg.report_interval):
                 rate = window_samples / max(now - window_start, 1e-9)
                 self._report_step(epoch, step, steps, metrics, rate, recent_losses)
                 window_samples, window_start, recent_losses = 0, now, []
