@@ -200,12 +200,12 @@ class TrainingPanel(QWidget):
         if not self._running or self.training is None:
             return
         if self._paused:
-            self.training.resume()
+            self.training.control.resume()
             self._paused = False
             self.pause_button.setText("Pause")
             self._append_log("resumed")
         else:
-            self.training.pause()
+            self.training.control.pause()
             self._paused = True
             self.pause_button.setText("Resume")
             self._append_log("paused")
@@ -213,7 +213,7 @@ class TrainingPanel(QWidget):
 
     def stop(self) -> None:
         if self._running and self.training is not None:
-            self.training.stop()
+            self.training.control.stop()
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self._append_log("stopping…")
@@ -227,7 +227,7 @@ class TrainingPanel(QWidget):
 
     def _watch_changed(self, node_ids: list[str]) -> None:
         if self._running and self.training is not None:
-            self.training.watch(node_ids)
+            self.training.control.watch(node_ids)
 
     # --- events --------------------------------------------------------------------------
     def _poll(self) -> None:

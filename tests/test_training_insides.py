@@ -11,7 +11,8 @@ from graph.templates import find_template
 from runtime.compile import compile_document
 from runtime.training import observe
 from runtime.training.config import parse_config
-from runtime.training.trainer import Control, Trainer
+from runtime.training.control import Control
+from runtime.training.trainer import Trainer
 from tests.test_training import autoencoder, of_kind, train
 
 

@@ -184,7 +184,7 @@ def test_stop_mid_epoch_ends_within_a_second_and_keeps_a_checkpoint(start):
     watch = start(lenet_on_shapes(epochs=50), text=LENET)
     watch.until(lambda e: e["kind"] == "step", START_TIMEOUT, "first step")
     stopped_at = time.perf_counter()
-    watch.session.stop()
+    watch.session.control.stop()
     done = watch.done(timeout=30)
     latency = done["_seen"] - stopped_at
     assert done["status"] == "stopped", done
@@ -202,7 +202,7 @@ def test_pause_holds_the_steps_and_resume_lets_the_run_finish(start):
     watch = start(lenet_on_shapes(epochs=2), text=LENET)
     watch.until(lambda e: e["kind"] == "step", START_TIMEOUT, "first step")
     paused_at = time.time()
-    watch.session.pause()
+    watch.session.control.pause()
     quiet_until = time.perf_counter() + 1.3
     while time.perf_counter() < quiet_until:
         watch.poll()
@@ -212,7 +212,7 @@ def test_pause_holds_the_steps_and_resume_lets_the_run_finish(start):
     assert len(made_while_paused) <= 1, f"steps ran during the pause: {made_while_paused}"
     held_at = watch.of("step")[-1]["global_step"]
 
-    watch.session.resume()
+    watch.session.control.resume()
     done = watch.done()
     assert done["status"] == "finished" and done["epochs_done"] == 2, done
     steps = [s["global_step"] for s in watch.of("step")]

@@ -4,9 +4,7 @@ the editor runs the very same loop in a worker process (worker.py)."""
 from __future__ import annotations
 
 import math
-import queue
 import shutil
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from runtime.data.bundle import DataError
 from runtime.training import events, observe
 from runtime.training.checkpoint import CheckpointError, CheckpointState, load_checkpoint, save_checkpoint
 from runtime.training.config import ConfigError, TrainConfig
+from runtime.training.control import Control
 from runtime.training.device import DeviceError
 from runtime.training.distributed import Distributed
 from runtime.training.recipes import RecipeError
@@ -34,45 +33,6 @@ from runtime.training.stepper import NonFiniteLoss
 
 # Problems with the user's settings, data or graph: a message, not a traceback.
 USER_ERRORS = (ConfigError, DataError, RecipeError, DeviceError, CompileError, CheckpointError)
-
-
-class Control:
-    """Cooperative stop and pause, checked between batches, and a mailbox of settings the
-    owner may change mid-run (which nodes to watch), read when the run next captures."""
-
-    def __init__(self, stop=None, pause=None, commands=None) -> None:
-        # Any event objects with set/clear/is_set: the worker passes multiprocessing ones,
-        # and a multiprocessing queue as the mailbox.
-        self._stop = stop if stop is not None else threading.Event()
-        self._pause = pause if pause is not None else threading.Event()
-        self._commands = commands if commands is not None else queue.SimpleQueue()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def pause(self) -> None:
-        self._pause.set()
-
-    def resume(self) -> None:
-        self._pause.clear()
-
-    def watch(self, node_ids: list[str]) -> None:
-        self._commands.put({"watch_nodes": list(node_ids)})
-
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    def pause_requested(self) -> bool:
-        return self._pause.is_set()
-
-    def changes(self) -> dict[str, Any]:
-        """Settings sent since the last call, the newest value of each."""
-        merged: dict[str, Any] = {}
-        while True:
-            try:
-                merged.update(self._commands.get_nowait())
-            except (queue.Empty, EOFError, OSError):
-                return merged
 
 
 class _Stopped(Exception):

@@ -17,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from runtime.training import events
+from runtime.training.control import Control
 
 _CONTEXT = mp.get_context("spawn")
 
 
 def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str, Any],
-                 options: dict[str, Any], out, stop, pause, commands) -> None:
+                 options: dict[str, Any], out, control: Control) -> None:
     emit = out.put
     try:
         from graph.loader import loads
         from runtime.training.config import ConfigError, parse_config
-        from runtime.training.trainer import Control, Trainer
+        from runtime.training.trainer import Trainer
 
         doc = loads(graph_json, options.get("source", "<editor>"))
         try:
@@ -38,7 +39,7 @@ def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str,
                               error=str(exc)))
             return
         base_dir = Path(options["base_dir"]) if options.get("base_dir") else None
-        Trainer(doc, cfg, emit=emit, control=Control(stop, pause, commands),
+        Trainer(doc, cfg, emit=emit, control=control,
                 runs_dir=options.get("runs_dir", "runs"), resume=options.get("resume"),
                 base_dir=base_dir, adapt_input=options.get("adapt_input", False)).fit()
     except BaseException as exc:  # the last word must reach the owner, whatever happened
@@ -60,8 +61,8 @@ class TrainingSession:
                        "resume": str(resume) if resume else None, "adapt_input": adapt_input,
                        "source": source})
         self._queue = _CONTEXT.Queue()
-        self._stop, self._pause = _CONTEXT.Event(), _CONTEXT.Event()
-        self._commands = _CONTEXT.Queue()   # settings changed mid-run (watched nodes)
+        # Stop, pause, resume and the watched nodes go to the run through this.
+        self.control = Control.for_processes(_CONTEXT)
         self._process: mp.process.BaseProcess | None = None
         self.finished = False     # a "done" event has been delivered
         self.status: str | None = None
@@ -70,8 +71,7 @@ class TrainingSession:
         if self._process is not None:
             raise RuntimeError("this session has already started")
         self._process = _CONTEXT.Process(target=_worker_main, name="nodetorch-training",
-                                         args=(*self._args, self._queue, self._stop, self._pause,
-                                               self._commands),
+                                         args=(*self._args, self._queue, self.control),
                                          daemon=True)
         self._process.start()
         # The worker now has its own copy of the queue's writing end; close ours. A worker
@@ -89,20 +89,6 @@ class TrainingSession:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._pause.clear()
-
-    def pause(self) -> None:
-        self._pause.set()
-
-    def resume(self) -> None:
-        self._pause.clear()
-
-    def watch(self, node_ids: list[str]) -> None:
-        """Capture these nodes' activations from the next capture on."""
-        self._commands.put({"watch_nodes": list(node_ids)})
 
     def kill(self) -> None:
         """End the worker at once (it gets no chance to save)."""
@@ -151,7 +137,7 @@ class TrainingSession:
         """Stop the run, wait up to 5 s for it to save and exit, then kill it. Events that
         arrive meanwhile are dropped: a worker cannot exit while its last events wait in a
         full pipe, so they are read here rather than left there."""
-        self.stop()
+        self.control.stop()
         deadline = time.monotonic() + 5.0
         while self._process is not None and self._process.is_alive() \
                 and time.monotonic() < deadline:
@@ -161,4 +147,4 @@ class TrainingSession:
         self.kill()
         self.join(1)
         self._queue.close()
-        self._commands.close()
+        self.control.close()
