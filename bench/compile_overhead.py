@@ -129,7 +129,7 @@ def main() -> int:
     ratio = med_c / med_m
     paired = statistics.median(ratios)
     q = statistics.quantiles(ratios, n=4)
-    print(f"LeNet-5 training step (zero_grad, forward, cross_entropy, backward)")
+    print("LeNet-5 training step (zero_grad, forward, cross_entropy, backward)")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch "
           f"{args.batch}×1×32×32, {args.rounds} interleaved rounds × {args.steps} steps "
           f"each ({elapsed:.1f} s)")

@@ -497,8 +497,8 @@ def main() -> int:
     big_nodes = len(big.session.graph)
     big.close()
 
-    print(f"NodeTorch editor at scale: MainWindow shown offscreen (QT_QPA_PLATFORM=offscreen), "
-          f"Qt style Fusion, dark theme; torch threads 1")
+    print("NodeTorch editor at scale: MainWindow shown offscreen (QT_QPA_PLATFORM=offscreen), "
+          "Qt style Fusion, dark theme; torch threads 1")
     print(f"torch meta warm-up first: {warm_how}, {warm_ms:.0f} ms; gc.freeze() after each "
           "setup (gc.collect() then gc.freeze(), as the editor does at start-up)")
     print(f"(a)/(c) graph: {len(g)} nodes, {len(g.edges)} edges (bench/validate_scale.py "

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 from graph.catalog import get_spec
 from graph.fileformat import format_json, node_to_dict

@@ -21,13 +21,9 @@ from PySide6.QtWidgets import (
 
 from graph.catalog import get_spec
 from graph.model import Graph, GraphEvent
-from gui.activation_plot import (  # noqa: F401  (re-exported: gui.inspector's public names)
-    PLOT_POINTS, PLOT_RANGE, activation_curve, make_activation_plot, update_activation_plot,
-)
+from gui.activation_plot import make_activation_plot, update_activation_plot
 from gui.commands import SetLabel, SetParams
-from gui.param_editors import (  # noqa: F401  (re-exported: gui.inspector's public names)
-    _FIELDS, FLOAT_LIMIT, INT_LIMIT, INVALID_STYLE, TupleEditor, _Field, _same,
-)
+from gui.param_editors import _FIELDS, _Field, _same
 from gui.inspector_info import _show_value, diagnostics_html, shape_report
 from gui.session import EditorSession
 from gui.theme import category_color, current_theme

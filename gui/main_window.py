@@ -20,7 +20,7 @@ from gui.autosave import Autosaver
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
 from gui.commands import AddItems, DocumentEdit, MoveNodes, RemoveItems
-from gui.file_actions import FILE_FILTER, MAX_RECENT, RECENT_KEY, FileActions  # noqa: F401
+from gui.file_actions import FileActions
 from gui.session import EditorSession
 from gui.theme import THEMES, current_theme, palette_for, set_theme
 
@@ -185,7 +185,7 @@ class MainWindow(FileActions, QMainWindow):
 
     # --- adding nodes ---------------------------------------------------------------------
     def add_node_at(self, type_text: str, pos: QPointF, connect_from: str | None = None) -> str | None:
-        from gui.palette import decode_drag
+        from gui.palette_entries import decode_drag
 
         type_id, params = decode_drag(type_text.encode()) if isinstance(type_text, str) else type_text
         graph = self.session.graph

@@ -10,7 +10,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
-from gui.palette import DOC_ROLE, TYPE_ROLE, TwoLineDelegate, match_specs, spec_tooltip
+from gui.palette import DOC_ROLE, TYPE_ROLE, TwoLineDelegate
+from gui.palette_entries import match_specs, spec_tooltip
 
 
 class QuickAddPopup(QFrame):

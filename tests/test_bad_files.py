@@ -8,7 +8,6 @@ malformed, wrong structure), 1 it loads but the graph has problems, 0 it is fine
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys

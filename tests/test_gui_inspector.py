@@ -14,7 +14,8 @@ from graph.catalog import SPECS
 from graph.loader import load_file
 from graph.templates import find_template
 from gui.commands import SetParams
-from gui.inspector import InspectorWidget, TupleEditor
+from gui.inspector import InspectorWidget
+from gui.param_editors import TupleEditor
 from gui.session import EditorSession
 
 

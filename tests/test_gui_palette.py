@@ -13,8 +13,9 @@ from graph.loader import load_file  # noqa: E402
 from graph.model import Graph  # noqa: E402
 from graph.templates import find_template  # noqa: E402
 from gui.canvas.view import MIME_NODE_TYPE  # noqa: E402
-from gui.palette import (  # noqa: E402
-    BLOCKS_CATEGORY, PaletteWidget, decode_drag, encode_drag, match_specs,
+from gui.palette import PaletteWidget  # noqa: E402
+from gui.palette_entries import (  # noqa: E402
+    BLOCKS_CATEGORY, decode_drag, encode_drag, match_specs,
 )
 from gui.quick_add import QuickAddPopup  # noqa: E402
 from gui.session import EditorSession  # noqa: E402

@@ -6,7 +6,7 @@ itself: moves, connections and deletions go through commands on the undo stack.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPen
+from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from graph.catalog import get_spec
@@ -302,8 +302,7 @@ class GraphScene(QGraphicsScene):
         painter.drawLines(lines)
 
 
-def _all_edges(edges) -> "QPainterPath":
-    from PySide6.QtGui import QPainterPath
+def _all_edges(edges) -> QPainterPath:
     path = QPainterPath()
     for item in edges:
         path.addPath(item.path())

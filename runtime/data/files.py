@@ -12,16 +12,13 @@ from typing import Any
 
 from runtime.data.builtin import RawData
 from runtime.data.bundle import DataError
-from runtime.data.csv_table import MAX_CATEGORIES, _number, _number_name, load_csv  # noqa: F401
-from runtime.data.file_common import _why  # noqa: F401
-from runtime.data.idx_cifar import (  # noqa: F401
-    _CIFAR_RECORD, _IDX_ANY, _IDX_IMAGES, _IDX_LABELS, _IDX_TYPES, CIFAR10_CLASSES,
-    FASHION_CLASSES, _cifar_folder, _idx_pair, _idx_partner, _read_cifar, load_cifar10,
-    load_idx, read_idx)
-from runtime.data.image_folder import (  # noqa: F401
-    _SPLIT_NAMES, DEFAULT_IMAGE_SIZE, IMAGE_EXTENSIONS, MAX_DEFAULT_SIDE, _class_folders,
-    _images_in, load_image_folder)
-from runtime.data.npz import _npz_x, _npz_y, load_npz  # noqa: F401
+# The format modules' public names are this module's too (see __all__).
+from runtime.data.csv_table import MAX_CATEGORIES, load_csv
+from runtime.data.idx_cifar import (_IDX_ANY, _IDX_IMAGES, CIFAR10_CLASSES, FASHION_CLASSES,
+                                    _cifar_folder, load_cifar10, load_idx, read_idx)
+from runtime.data.image_folder import (DEFAULT_IMAGE_SIZE, IMAGE_EXTENSIONS, MAX_DEFAULT_SIDE,
+                                       load_image_folder)
+from runtime.data.npz import load_npz
 
 log = logging.getLogger(__name__)
 
