@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDialog, QFileDialog, QF
 import runtime.export as export
 from graph.fileformat import write_atomic, dumps
 from graph.loader import loads
+from runtime.messages import first_line
 
 # (key, label, file name in the folder); key is the export_model format or "graph".
 FORMATS: tuple[tuple[str, str, str], ...] = (
@@ -122,7 +123,7 @@ class ExportDialog(QDialog):
                 self.source_label.setText(f"trained weights from {where}")
         except Exception as exc:  # CompileError, WeightsError, LoadError: shown, never raised
             self._state = None
-            self.source_label.setText(f"weights unavailable: {_first_line(exc)}")
+            self.source_label.setText(f"weights unavailable: {first_line(exc)}")
             self.source_label.setStyleSheet(f"color: {ERROR_COLOR.name()}")
 
     # --- UI state -----------------------------------------------------------------------------
@@ -164,7 +165,7 @@ class ExportDialog(QDialog):
                 try:
                     files, summary = self._export_one(key, folder)
                 except Exception as exc:  # every failure is listed, never raised
-                    self._add_result(label, _first_line(exc), error=True)
+                    self._add_result(label, first_line(exc), error=True)
                 else:
                     self._files.extend(files)
                     self._add_result(label, summary, error=False)
@@ -195,10 +196,3 @@ class ExportDialog(QDialog):
 
     def result_texts(self) -> list[str]:
         return [self.results.item(i).text() for i in range(self.results.count())]
-
-
-def _first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QMenu, QPushButton, QSpinBox, QWidget)
 
 from gui.commands import SetTraining
-from runtime.data import BUILTIN_DATASETS
+from runtime.data import BUILTIN_DATASETS, dataset_spec
 from runtime.training.config import (DEFAULT_LOSS, LOSSES, OPTIMIZERS, PRECISIONS, RECIPES,
                                      SCHEDULES)
 
@@ -174,8 +174,7 @@ class TrainingSettings(QWidget):
         current = dict(current) if isinstance(current, dict) else {}
         current.pop("name", None)
         current.pop("path", None)
-        key = "name" if text in BUILTIN_DATASETS else "path"
-        self._write("dataset", {key: text, **current})
+        self._write("dataset", {**dataset_spec(text), **current})
 
     def _browse_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Dataset file", "",

@@ -1,10 +1,11 @@
-"""Every node's output for one sample, computed in the editor's own process: the canvas's
-hover thumbnails before any training, from the initial weights.
+"""Every node's output for one sample, computed in the editor's helper process: the
+canvas's hover thumbnails before any training, from the initial weights.
 
-The sample is the one a run captures (the first of the validation split, fitted to the
-Input exactly as training fits it), so the thumbnails carry on seamlessly once a run
-starts sending its own. When the data cannot be had (a missing file, a graph with several
-inputs), a seeded random input stands in and the caption says so.
+The weights are the ones a run starts from (the run's seed), and the sample is the one a
+run captures: the first of the validation split, loaded and fitted to the Input by the
+very functions a run uses. So the thumbnails carry on seamlessly once a run starts sending
+its own. When the data cannot be had (a missing file, a graph with several inputs), a
+seeded random input stands in and the caption says so.
 """
 from __future__ import annotations
 
@@ -17,18 +18,20 @@ import numpy as np
 import torch
 
 from graph.document import Document
-from runtime import targets
+from graph.loader import loads
 from runtime.compile import CompileError, compile_document
-from runtime.data import fit_to_input, load_dataset
+from runtime.export.common import example_inputs
+from runtime.messages import first_line
 from runtime.training import observe
-from runtime.training.config import parse_config
+from runtime.training.config import ConfigError, TrainConfig, parse_config
+from runtime.training.setup import fit_to_graph, load_data
+
+RANDOM_SEED = 1234
 
 
 @dataclass
 class NodePreviews:
     previews: dict[str, np.ndarray] = field(default_factory=dict)   # node id → small array
-    sample: np.ndarray | None = None
-    label: int | None = None
     source: str = ""          # where the sample came from, for the caption
     error: str | None = None  # why there are no previews (the graph does not compile)
 
@@ -38,14 +41,16 @@ class SampleCache:
     than a forward pass, and the graph changes far more often than the data."""
 
     def __init__(self) -> None:
-        self._samples: dict[str, tuple[torch.Tensor, int | None, str]] = {}
+        self._samples: dict[str, tuple[torch.Tensor, str] | None] = {}
 
-    def get(self, training: dict[str, Any], shape: tuple[int, ...], dtype: str,
-            base_dir: Path | None) -> tuple[torch.Tensor, int | None, str]:
-        key = json.dumps([training.get("dataset"), training.get("seed"), shape, dtype,
-                          str(base_dir)], sort_keys=True, default=str)
+    def get(self, doc: Document, cfg: TrainConfig, base_dir: Path | None):
+        """(sample batch of 1, caption) for a one-Input graph, or None with the reason as
+        caption when the data cannot be had."""
+        node = next(n for n in doc.graph if n.type == "Input")
+        key = json.dumps([cfg.dataset, cfg.seed, node.params.get("shape"),
+                          node.params.get("dtype"), str(base_dir)], sort_keys=True, default=str)
         if key not in self._samples:
-            self._samples[key] = _dataset_sample(training, shape, dtype, base_dir)
+            self._samples[key] = _dataset_sample(doc, cfg, base_dir)
         return self._samples[key]
 
 
@@ -54,62 +59,43 @@ _SAMPLES = SampleCache()   # per process: the editor's helper process keeps it b
 
 def previews_of_text(graph_json: str, base_dir: str | None) -> NodePreviews:
     """compute_previews for a graph given as file text (a job for a helper process)."""
-    from graph.loader import loads
     return compute_previews(loads(graph_json), Path(base_dir) if base_dir else None, _SAMPLES)
 
 
 def compute_previews(doc: Document, base_dir: Path | None = None,
                      cache: SampleCache | None = None) -> NodePreviews:
     try:
-        compiled = compile_document(doc)
+        cfg = parse_config(doc.training)
+    except ConfigError:
+        cfg = None   # the panel reports bad settings; previews still show
+    try:
+        compiled = compile_document(doc, seed=cfg.seed if cfg else None)
     except CompileError as exc:
         return NodePreviews(error=f"no previews while the graph has errors ({len(exc.diagnostics)})")
     except Exception as exc:   # e.g. an unknown init scheme: the problems panel says more
         return NodePreviews(error=f"no previews: {exc}")
-    program = compiled.program
-    inputs = [doc.graph.nodes[node_id] for node_id in program.input_nodes]
-    cache = cache or SampleCache()
-    samples, result = [], NodePreviews()
-    for i, node in enumerate(inputs):
-        shape, dtype = tuple(node.params["shape"]), node.params.get("dtype", "float32")
-        if len(inputs) == 1:
-            x, result.label, result.source = cache.get(doc.training or {}, shape, dtype, base_dir)
-        else:
-            x, result.source = _random_sample(shape, dtype, i), "random inputs (the graph has several)"
-        samples.append(x)
+    samples, source = None, "random inputs (the graph has several)"
+    if len(compiled.program.input_nodes) == 1:
+        sample, source = (cache or SampleCache()).get(doc, cfg, base_dir) if cfg else \
+            (None, "random input (the training settings have problems)")
+        samples = (sample,) if sample is not None else None
+    if samples is None:
+        samples = example_inputs(doc, compiled, 1, RANDOM_SEED)
     try:
-        seen = observe.capture(compiled.module, program, tuple(samples), [], previews=True)
+        seen = observe.capture(compiled.module, compiled.program, samples, [], previews=True)
     except Exception as exc:   # a forward that fails on real values (the meta check passed)
         return NodePreviews(error=f"no previews: the forward pass failed: {exc}")
-    result.previews = seen.previews
-    if samples:
-        result.sample = samples[0][0].float().numpy()
-    return result
+    return NodePreviews(seen.previews, source)
 
 
-def _dataset_sample(training: dict[str, Any], shape: tuple[int, ...], dtype: str,
-                    base_dir: Path | None) -> tuple[torch.Tensor, int | None, str]:
+def _dataset_sample(doc: Document, cfg: TrainConfig, base_dir: Path | None) -> tuple[Any, str]:
     try:
-        cfg = parse_config(training)
-        data = load_dataset(cfg.dataset, seed=cfg.seed, base_dir=base_dir)
-        data = fit_to_input(data, shape, dtype, cfg.dataset.get("resize_to_input", False))
+        data = fit_to_graph(doc, load_data(cfg, base_dir), cfg, False, lambda _: None, "the graph")
         if len(data.x_val) == 0:
             raise ValueError("its validation split is empty")
-        label = int(data.y_val[0]) if data.task == "classification" else None
-        name = data.class_names[label] if label is not None and label < len(data.class_names) else label
-        what = f"{data.name}, validation sample 0" + (f" (label {name})" if label is not None else "")
-        return data.x_val[:1].cpu(), label, what
     except Exception as exc:   # no data is no reason to show nothing
-        return _random_sample(shape, dtype, 0), None, f"random input ({_first_line(exc)})"
-
-
-def _random_sample(shape: tuple[int, ...], dtype: str, index: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(1234 + index)
-    torch_dtype = targets.torch_dtype(dtype)
-    if torch_dtype.is_floating_point:
-        return torch.randn((1, *shape), generator=generator).to(torch_dtype)
-    return torch.zeros((1, *shape), dtype=torch_dtype)   # token ids: 0 is always in range
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"random input ({first_line(exc)})"
+    label = int(data.y_val[0]) if data.task == "classification" else None
+    name = data.class_names[label] if label is not None and label < len(data.class_names) else label
+    what = f"{data.name}, validation sample 0" + (f" (label {name})" if label is not None else "")
+    return data.x_val[:1].cpu(), what

@@ -10,6 +10,7 @@ from typing import Any
 
 from graph.model import Node
 from graph.spec import NodeSpec
+from runtime.messages import first_line
 
 _TOO_SMALL = re.compile(r"kernel size can't be greater|output size is too small|"
                         r"input size per channel|padded input size|pad should be at most half|"
@@ -21,7 +22,7 @@ _RANK = re.compile(r"expected (\d+)D(?: \(unbatched\))? or (\d+)D(?: \(batched\)
 def explain(spec: NodeSpec, node: Node, inputs: dict[str, Any], exc: Exception) -> tuple[str, str]:
     """(message, hint) for a failed meta run of `node` on `inputs` (TensorMeta by port)."""
     title = node.title
-    torch_text = _first_line(exc)
+    torch_text = first_line(exc, limit=300)
     shapes = [m.text() for m in inputs.values()]
     hint = spec.shape_hint
     if len(inputs) > 1 and len(set(m.shape for m in inputs.values())) > 1 and \
@@ -58,9 +59,3 @@ def explain(spec: NodeSpec, node: Node, inputs: dict[str, Any], exc: Exception) 
                 hint or "Embedding takes int64 token ids; other layers take float32")
     got = ", ".join(shapes) or "no input"
     return f"{title} cannot take input {got}: {torch_text}", hint or "check the input's shape"
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    return line if len(line) <= 300 else line[:297] + "..."

@@ -64,7 +64,8 @@ def summarize(doc: Document, shapes: ShapeReport) -> Summary:
 def _rows(graph: Graph, shapes: ShapeReport, prefix: str, depth: int, rows: list) -> None:
     # Data-flow order (file order where it is free), so a grouped block sits where it acts.
     order = flow_order(graph)
-    order += [n for n in graph.nodes if n not in order]  # nodes on a loop, if any
+    placed = set(order)
+    order += [n for n in graph.nodes if n not in placed]  # nodes on a loop, if any
     for node in (graph.nodes[n] for n in order):
         s = shapes.nodes.get(node.id, NodeShapes())
         outputs = {port: ["N", *m.shape] for port, m in s.outputs.items()}

@@ -197,6 +197,7 @@ def test_state_dict_is_plain_tensors(lenet, lenet_exports):
 
 FRESH = """
 import importlib.util, sys, torch
+torch.set_num_threads(int(sys.argv[5]))  # the comparison's own count: same sums, same bits
 spec = importlib.util.spec_from_file_location("exported", sys.argv[1])
 mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
 model = mod.LeNet5()
@@ -217,7 +218,8 @@ def test_python_export_runs_in_a_fresh_interpreter_bit_for_bit(lenet, lenet_expo
     inputs = lenet_inputs(5)
     torch.save(inputs, tmp_path / "in.pt")
     run = subprocess.run([sys.executable, "-I", "-c", FRESH, str(path), str(weights),
-                          str(tmp_path / "in.pt"), str(tmp_path / "out.pt")],
+                          str(tmp_path / "in.pt"), str(tmp_path / "out.pt"),
+                          str(torch.get_num_threads())],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"

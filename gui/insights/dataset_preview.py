@@ -50,12 +50,13 @@ def prepare_preview(training: dict[str, Any] | None, base_dir: Path | str | None
                     count: int = DEFAULT_SAMPLES) -> PreviewData:
     """Load the dataset a training block names and pick `count` samples to show.
     Raises runtime.data.DataError (or anything else) for the caller to report."""
-    from runtime.data import BUILTIN_DATASETS, load_dataset
+    from runtime.data import dataset_spec, load_dataset
+    from runtime.training.config import TrainConfig
 
     training = training if isinstance(training, dict) else {}
-    spec = training.get("dataset", {"name": "digits"})   # TrainConfig's default
+    spec = training.get("dataset", TrainConfig().dataset)
     if isinstance(spec, str):
-        spec = {"name": spec} if spec in BUILTIN_DATASETS else {"path": spec}
+        spec = dataset_spec(spec)
     if isinstance(spec, dict):
         # The data in its own units: a regression target reads as what it is, not in stds.
         spec = {**spec, "normalize": False}

@@ -15,7 +15,7 @@ import torch
 
 from runtime.data.builtin import RawData
 from runtime.data.bundle import DataError
-from runtime.data.file_common import _why
+from runtime.messages import first_line
 
 _IDX_IMAGES = re.compile(r"images[.-]idx3[.-]ubyte(\.gz)?$", re.IGNORECASE)
 _IDX_LABELS = re.compile(r"labels[.-]idx1[.-]ubyte(\.gz)?$", re.IGNORECASE)
@@ -40,7 +40,7 @@ def read_idx(path: Path) -> np.ndarray:
         else:
             raw = path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: cannot read: {_why(exc)}") from None
+        raise DataError(f"{path}: cannot read: {first_line(exc, limit=200)}") from None
     if len(raw) < 4:
         raise DataError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
     zero1, zero2, code, ndim = struct.unpack(">BBBB", raw[:4])
@@ -194,7 +194,7 @@ def load_cifar10(path: Path, options: dict[str, Any]) -> RawData:
         try:
             names = [line.strip() for line in meta.read_text(encoding="utf-8").splitlines()]
         except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"{meta}: cannot read: {_why(exc)}") from None
+            raise DataError(f"{meta}: cannot read: {first_line(exc, limit=200)}") from None
         names = [n for n in names if n]
         if names:
             classes = names

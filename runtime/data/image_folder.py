@@ -11,7 +11,7 @@ import torch
 
 from runtime.data.builtin import RawData
 from runtime.data.bundle import DataError
-from runtime.data.file_common import _why
+from runtime.messages import first_line
 
 log = logging.getLogger("runtime.data.files")   # the logger name these messages always had
 
@@ -101,7 +101,7 @@ def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
                 sizes[(im.height, im.width)] += 1
                 colour = colour or im.mode not in ("1", "L", "LA", "I", "I;16", "F")
         except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise DataError(f"{f}: not a readable image ({_why(exc)}); delete or replace it") \
+            raise DataError(f"{f}: not a readable image ({first_line(exc, limit=200)}); delete or replace it") \
                 from None
     if color is None:
         color = "rgb" if colour else "grayscale"
@@ -136,7 +136,7 @@ def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
                                        reducing_gap=None)
                     arr = np.asarray(im, np.uint8)
             except (UnidentifiedImageError, OSError, ValueError) as exc:
-                raise DataError(f"{f}: not a readable image ({_why(exc)}); delete or replace "
+                raise DataError(f"{f}: not a readable image ({first_line(exc, limit=200)}); delete or replace "
                                 "it") from None
             x[i] = arr.reshape(size[0], size[1], channels)
         xt = torch.from_numpy(x).permute(0, 3, 1, 2).float().div_(255.0).contiguous()

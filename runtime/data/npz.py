@@ -9,7 +9,7 @@ import torch
 
 from runtime.data.builtin import RawData
 from runtime.data.bundle import DataError
-from runtime.data.file_common import _why
+from runtime.messages import first_line
 
 
 def _npz_x(arr: np.ndarray, where: str) -> torch.Tensor:
@@ -77,7 +77,7 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({_why(exc)})") from None
+        raise DataError(f"{path}: not a readable .npz file ({first_line(exc, limit=200)})") from None
     if not hasattr(archive, "files"):
         raise DataError(f"{path}: a single .npy array, not an .npz archive of x and y")
     with archive:
@@ -88,7 +88,7 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
                 return archive[key]
             except ValueError as exc:       # object arrays need pickle: refused
                 raise DataError(f"{path}: array {key!r} holds Python objects, which are never "
-                                f"unpickled; store plain numeric arrays ({_why(exc)})") from None
+                                f"unpickled; store plain numeric arrays ({first_line(exc, limit=200)})") from None
 
         def pick(*names: str) -> str | None:
             lower = {k.lower(): k for k in keys}

@@ -25,6 +25,11 @@ DATASET_KEYS = ("name", "path", "format", "val_split", "samples", "normalize", "
 DEFAULT_VAL_SPLIT = 0.2
 
 
+def dataset_spec(text: str) -> dict[str, Any]:
+    """A dataset given as text: a built-in's name if it is one, else a path."""
+    return {"name": text} if is_builtin(text) else {"path": text}
+
+
 def load_dataset(spec: dict[str, Any] | str, seed: int = 0,
                  base_dir: Path | str | None = None) -> DataBundle:
     """The dataset a `training.dataset` block names, split and (by default) normalised.
@@ -34,8 +39,7 @@ def load_dataset(spec: dict[str, Any] | str, seed: int = 0,
     base_dir (the graph file's folder), then the working directory. Same seed → same tensors.
     """
     if isinstance(spec, (str, Path)):
-        text = str(spec)
-        spec = {"name": text} if is_builtin(text) else {"path": text}
+        spec = dataset_spec(str(spec))
     if not isinstance(spec, dict):
         raise DataError(f"dataset must be a built-in name, a path or an object, got {spec!r}")
     unknown = [k for k in spec if k not in DATASET_KEYS]

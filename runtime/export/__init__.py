@@ -22,6 +22,7 @@ from graph.document import Document
 from runtime.compile import compile_document
 from runtime.export.common import Context, ExportError, ExportResult, WeightsError
 from runtime.export.source import resolve_weights
+from runtime.messages import first_line
 
 FORMATS = ("onnx", "torchscript", "safetensors", "state_dict", "python")
 
@@ -64,8 +65,7 @@ def load_into(module: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> N
     try:
         module.load_state_dict(state_dict, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"the weights do not fit this graph: {first}") from None
+        raise WeightsError(f"the weights do not fit this graph: {first_line(exc)}") from None
 
 
 def _shape(t: torch.Tensor) -> str:

@@ -149,17 +149,6 @@ def quiet() -> Iterator[io.StringIO]:
         logging.disable(previous)
 
 
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message (ANSI colours removed)."""
-    import re
-
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
-
-
 # --- inputs and outputs -----------------------------------------------------------------------
 
 def example_inputs(doc: Document, compiled: Compiled, batch: int,

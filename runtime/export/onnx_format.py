@@ -10,8 +10,9 @@ import torch
 
 from runtime.export.common import (CHECK_BATCH, EXAMPLE_BATCH, Context, ExportError,
                                    ExportResult, Staging, compare, describe_step,
-                                   example_inputs, first_line, quiet, run_model,
+                                   example_inputs, quiet, run_model,
                                    unique_names)
+from runtime.messages import first_line
 
 ATOL = RTOL = 1e-5
 BATCH_AXIS = "batch"

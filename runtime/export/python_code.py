@@ -22,7 +22,8 @@ PROJECT_PACKAGES = ("graph", "runtime", "cli", "gui")
 # Runs with `python -I`: no current folder on sys.path, no PYTHON* variables.
 FRESH_RUN = """
 import importlib.util, sys, torch
-py, weights, cls, inputs, outputs = sys.argv[1:6]
+py, weights, cls, inputs, outputs, threads = sys.argv[1:7]
+torch.set_num_threads(int(threads))  # as many as the model was run with: same sums, same bits
 spec = importlib.util.spec_from_file_location("nodetorch_exported_model", py)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -76,7 +77,8 @@ def _run_fresh(py: Path, weights: Path, class_name: str, inputs) -> tuple:
         torch.save(inputs, tmp_path / "inputs.pt")
         script = FRESH_RUN.format(packages=PROJECT_PACKAGES)
         cmd = [sys.executable, "-I", "-c", script, str(py.resolve()), str(weights.resolve()),
-               class_name, str(tmp_path / "inputs.pt"), str(tmp_path / "outputs.pt")]
+               class_name, str(tmp_path / "inputs.pt"), str(tmp_path / "outputs.pt"),
+               str(torch.get_num_threads())]
         try:
             run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True,
                                  timeout=TIMEOUT_S)

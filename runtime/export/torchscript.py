@@ -6,7 +6,8 @@ import torch
 
 from runtime.export.common import (CHECK_BATCH, EXAMPLE_BATCH, Comparison, Context,
                                    ExportError, ExportResult, Staging, compare, example_inputs,
-                                   first_line, quiet, run_model)
+                                   quiet, run_model)
+from runtime.messages import first_line
 
 ATOL = RTOL = 1e-5
 

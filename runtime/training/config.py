@@ -101,7 +101,8 @@ def parse_config(block: dict[str, Any] | None, overrides: dict[str, Any] | None 
     cfg = TrainConfig()
     dataset = block.get("dataset", cfg.dataset)
     if isinstance(dataset, str):
-        dataset = _dataset_ref(dataset)
+        from runtime.data import dataset_spec   # here: reading settings needs no torch
+        dataset = dataset_spec(dataset)
     if not isinstance(dataset, dict):
         problems.append(f"training.dataset: must be a name or an object, got {dataset!r}")
         dataset = cfg.dataset
@@ -223,13 +224,9 @@ class _Reader:
 _KEPT_ON_OVERRIDE = ("val_split", "normalize", "resize_to_input")
 
 
-def _dataset_ref(text: str) -> dict[str, Any]:
-    from runtime.data import BUILTIN_DATASETS
-    return {"name": text} if text in BUILTIN_DATASETS else {"path": text}
-
-
 def _dataset_override(current: Any, value: Any) -> dict[str, Any]:
-    new = _dataset_ref(value) if isinstance(value, str) else dict(value)
+    from runtime.data import dataset_spec
+    new = dataset_spec(value) if isinstance(value, str) else dict(value)
     current = current if isinstance(current, dict) else ({"name": current} if isinstance(current, str) else {})
     if current.get("name", current.get("path")) == new.get("name", new.get("path")):
         return {**current, **new}

@@ -76,10 +76,6 @@ class Distributed:
         dist.all_reduce(t)
         return {k: float(v) / self.world_size for k, v in zip(keys, t.tolist())}
 
-    def barrier(self) -> None:
-        if self.enabled and dist.is_initialized():
-            dist.barrier()
-
     def stop(self) -> None:
         if self.enabled and dist.is_initialized():
             dist.destroy_process_group()

@@ -19,5 +19,11 @@ def log(message: str, level: str = "info") -> dict[str, Any]:
     return event("log", level=level, message=message)
 
 
+def failed(message: str, traceback: str = "") -> list[dict[str, Any]]:
+    """The last two events of a run that failed before the trainer could report progress."""
+    return [event("error", message=message, traceback=traceback, global_step=0, epoch=0),
+            event("done", status="failed", run_dir="", epochs_done=0, best=None, error=message)]
+
+
 def ignore(_: dict[str, Any]) -> None:
     """The emit of a run nobody watches."""

@@ -3,6 +3,7 @@ sample, gradient norms per layer, weight and bias statistics. Everything leaves 
 arrays and floats, small enough to stream to the editor a few times a second."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,18 @@ class Capture:
     output: np.ndarray | None = None
 
 
+@contextlib.contextmanager
+def eval_mode(module: torch.nn.Module):
+    """Run `module` in eval mode (dropout off, batch-norm running stats) and put back the
+    mode it had."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 @torch.no_grad()
 def capture(module: fx.GraphModule, program: Program, samples: tuple[torch.Tensor, ...],
             node_ids: list[str], previews: bool = False) -> Capture:
@@ -62,13 +75,9 @@ def capture(module: fx.GraphModule, program: Program, samples: tuple[torch.Tenso
     values = node_values(program)
     watched = {values[n]: n for n in node_ids if n in values}
     every = {name: n for n, name in values.items()} if previews else {}
-    was_training = module.training
-    module.eval()
-    try:
+    with eval_mode(module):
         recorder = _Recorder(module, set(watched) | set(every))
         output = recorder.run(*samples)
-    finally:
-        module.train(was_training)
     result = Capture()
     for value_name, t in recorder.values.items():
         t = _first_tensor(t)

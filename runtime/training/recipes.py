@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from runtime.data.bundle import DataBundle
+from runtime.training.observe import eval_mode
 from runtime.training.config import TrainConfig
 from runtime.training.stepper import Stepper
 
@@ -116,10 +117,8 @@ class Supervised:
     def reconstructions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, outputs) on the CPU for a few samples, in eval mode: what an autoencoder
         makes of them."""
-        was_training = self.model.training
-        self.model.eval()
-        out = first_output(self.model(x)).float().cpu()
-        self.model.train(was_training)
+        with eval_mode(self.model):
+            out = first_output(self.model(x)).float().cpu()
         return x.float().cpu(), out
 
     def eval_summary(self) -> dict[str, Any]:
@@ -197,11 +196,8 @@ class Gan:
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
         """The fixed-noise grid: the same noise every epoch, so progress is visible."""
-        was_training = self.generator.training
-        self.generator.eval()
-        out = first_output(self.generator(self.fixed_noise)).float().cpu()
-        self.generator.train(was_training)
-        return out
+        with eval_mode(self.generator):
+            return first_output(self.generator(self.fixed_noise)).float().cpu()
 
 
 def _regression_loss(name: str, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

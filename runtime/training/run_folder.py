@@ -77,9 +77,6 @@ class RunFolder:
             return
         self._tensorboard().add_scalar(tag, value, step)
 
-    def histogram(self, tag: str, values, step: int) -> None:
-        self._tensorboard().add_histogram(tag, values, step)
-
     def flush(self) -> None:
         if self._metrics_file is not None:
             self._metrics_file.flush()
@@ -113,7 +110,6 @@ class NullRunFolder(RunFolder):
     def log_epoch_row(self, *_: Any) -> None: ...
     def log_line(self, *_: Any) -> None: ...
     def scalar(self, *_: Any) -> None: ...
-    def histogram(self, *_: Any) -> None: ...
 
 
 def _is_number(value: Any) -> bool:

@@ -30,7 +30,6 @@ class RunParts:
     compiled: dict[str, Compiled]                 # "model", or "generator"/"discriminator"
     optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # log lines about what was adapted
 
 
 def build_run(doc: Document, cfg: TrainConfig, dist: Distributed, base_dir: Path | None,
@@ -42,10 +41,10 @@ def build_run(doc: Document, cfg: TrainConfig, dist: Distributed, base_dir: Path
         torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 2) // (2 * dist.world_size)))
     dist.start(device)
     torch.manual_seed(cfg.seed)
-    data = load_dataset(cfg.dataset, seed=cfg.seed, base_dir=base_dir)
+    data = load_data(cfg, base_dir)
     if cfg.recipe == "gan":
         return _gan(doc, cfg, data, device, dist, log)
-    data = _fit(doc, data, cfg, adapt_input, log, "the graph")
+    data = fit_to_graph(doc, data, cfg, adapt_input, log, "the graph")
     compiled = compile_document(doc, seed=cfg.seed)
     model = compiled.module.to(device)
     recipe = Supervised(cfg, dist.wrap(model, device), data)
@@ -62,7 +61,7 @@ def _gan(doc: Document, cfg: TrainConfig, data: DataBundle, device: torch.device
     except ValueError as exc:
         raise RecipeError(f"the GAN recipe trains two blocks of the file: {exc}; set "
                           "training.gan.generator and training.gan.discriminator") from None
-    data = _fit(d_doc, data, cfg, False, log, f"discriminator block {cfg.gan.discriminator!r}")
+    data = fit_to_graph(d_doc, data, cfg, False, log, f"discriminator block {cfg.gan.discriminator!r}")
     g_input = _single_input(g_doc, f"generator block {cfg.gan.generator!r}")
     latent = cfg.gan.latent_dim or _numel(g_input.params["shape"])
     if list(g_input.params["shape"]) != [latent]:
@@ -80,15 +79,26 @@ def _gan(doc: Document, cfg: TrainConfig, data: DataBundle, device: torch.device
 
 def _optimizers(parts: RunParts, cfg: TrainConfig, models: dict[str, torch.nn.Module],
                 dist: Distributed) -> None:
-    steps = -(-len(parts.data.x_train) // (cfg.batch_size * dist.world_size))
+    steps = steps_per_epoch(len(parts.data.x_train), cfg.batch_size, dist.world_size)
     for name, module in models.items():
         opt = build_optimizer(module.parameters(), cfg.optimizer)
         parts.optimizers[name] = opt
-        parts.schedules[name] = Schedule(opt, cfg.schedule, cfg.epochs, max(steps, 1))
+        parts.schedules[name] = Schedule(opt, cfg.schedule, cfg.epochs, steps)
         parts.recipe.steppers[name] = Stepper(opt, parts.device, cfg.precision, cfg.grad_clip)
 
 
-def _fit(doc: Document, data: DataBundle, cfg: TrainConfig, adapt_input: bool, log, what: str) -> DataBundle:
+def steps_per_epoch(samples: int, batch_size: int, world_size: int = 1) -> int:
+    """Batches per epoch on each process (the last one may be short); at least one."""
+    return max(1, -(-samples // (batch_size * world_size)))
+
+
+def load_data(cfg: TrainConfig, base_dir: Path | None) -> DataBundle:
+    """The run's dataset, split and normalised with the run's seed."""
+    return load_dataset(cfg.dataset, seed=cfg.seed, base_dir=base_dir)
+
+
+def fit_to_graph(doc: Document, data: DataBundle, cfg: TrainConfig, adapt_input: bool, log,
+                 what: str) -> DataBundle:
     """Match the data to the graph's Input: resize or pad images when the file says so; when
     the user picked another dataset by hand and it cannot be fitted, give the Input the
     data's shape instead (its layers' inferred sizes follow)."""

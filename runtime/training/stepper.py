@@ -32,7 +32,7 @@ class Stepper:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def step(self, loss: torch.Tensor, where: str, retain_graph: bool = False) -> float | None:
+    def step(self, loss: torch.Tensor, where: str) -> float | None:
         """Backward and update. Returns the gradient norm when clipping computed it."""
         value = float(loss.detach().float().mean())
         if not math.isfinite(value):
@@ -40,14 +40,14 @@ class Stepper:
         self.optimizer.zero_grad(set_to_none=True)
         norm = None
         if self.scaler is not None:
-            self.scaler.scale(loss).backward(retain_graph=retain_graph)
+            self.scaler.scale(loss).backward()
             if self.grad_clip:
                 self.scaler.unscale_(self.optimizer)
                 norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip))
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            loss.backward(retain_graph=retain_graph)
+            loss.backward()
             if self.grad_clip:
                 norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip))
                 if not math.isfinite(norm):

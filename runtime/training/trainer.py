@@ -3,7 +3,6 @@ reports, checkpoints and checks its stop flag. The CLI and the tests run it in-p
 the editor runs the very same loop in a worker process (worker.py)."""
 from __future__ import annotations
 
-import math
 import shutil
 import time
 import traceback
@@ -28,7 +27,7 @@ from runtime.training.device import DeviceError
 from runtime.training.distributed import Distributed
 from runtime.training.recipes import RecipeError
 from runtime.training.run_folder import NullRunFolder, RunFolder
-from runtime.training.setup import RunParts, build_run
+from runtime.training.setup import RunParts, build_run, steps_per_epoch
 from runtime.training.stepper import NonFiniteLoss
 
 # Problems with the user's settings, data or graph: a message, not a traceback.
@@ -112,7 +111,8 @@ class Trainer:
         if self.folder is None:
             self.folder = RunFolder.create(self.runs_dir, self.doc.name or "run") \
                 if self.dist.is_main else NullRunFolder()
-        self.folder.write_inputs(dumps(self.doc), self.cfg.to_json())
+        self._graph_json = dumps(self.doc)   # the doc is final now: checkpoints reuse it
+        self.folder.write_inputs(self._graph_json, self.cfg.to_json())
         self._gradient_probes = {name: observe.GradientProbe(c.module, observe.layer_nodes(c.program))
                                  for name, c in self.parts.compiled.items()}
         model = self._main_module()
@@ -304,7 +304,7 @@ class Trainer:
         self.state.extra = {"partial_epoch": partial, "recipe": self.cfg.recipe}
         for model_name, compiled in self.parts.compiled.items():
             folder = self.folder.checkpoint_dir(name if model_name == "model" else f"{name}-{model_name}")
-            save_checkpoint(folder, compiled.module, dumps(self.doc), self.state,
+            save_checkpoint(folder, compiled.module, self._graph_json, self.state,
                             {model_name: self.parts.optimizers[model_name]},
                             {model_name: self.parts.schedules[model_name]})
 
@@ -380,8 +380,8 @@ class Trainer:
         return best[-1] if best else None
 
     def _steps_per_epoch(self) -> int:
-        n = len(self.parts.data.x_train)
-        return max(1, math.ceil(n / (self.cfg.batch_size * self.dist.world_size)))
+        return steps_per_epoch(len(self.parts.data.x_train), self.cfg.batch_size,
+                               self.dist.world_size)
 
     def _lr(self) -> float:
         opt = next(iter(self.parts.optimizers.values()))

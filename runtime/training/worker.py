@@ -34,19 +34,17 @@ def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str,
         try:
             cfg = parse_config(training, overrides)
         except ConfigError as exc:
-            emit(events.event("error", message=str(exc), traceback="", global_step=0, epoch=0))
-            emit(events.event("done", status="failed", run_dir="", epochs_done=0, best=None,
-                              error=str(exc)))
+            for ev in events.failed(str(exc)):
+                emit(ev)
             return
         base_dir = Path(options["base_dir"]) if options.get("base_dir") else None
         Trainer(doc, cfg, emit=emit, control=control,
                 runs_dir=options.get("runs_dir", "runs"), resume=options.get("resume"),
                 base_dir=base_dir, adapt_input=options.get("adapt_input", False)).fit()
     except BaseException as exc:  # the last word must reach the owner, whatever happened
-        emit(events.event("error", message=f"the training process failed: {exc}",
-                          traceback=traceback.format_exc(), global_step=0, epoch=0))
-        emit(events.event("done", status="failed", run_dir="", epochs_done=0, best=None,
-                          error=str(exc)))
+        error, done = events.failed(f"the training process failed: {exc}", traceback.format_exc())
+        emit(error)
+        emit({**done, "error": str(exc)})
 
 
 class TrainingSession:
@@ -125,9 +123,7 @@ class TrainingSession:
         message = (f"the training process {how} before finishing; the graph is untouched and "
                    "the run folder keeps its last checkpoint")
         self.finished, self.status = True, "failed"
-        return [events.event("error", message=message, traceback="", global_step=0, epoch=0),
-                events.event("done", status="failed", run_dir="", epochs_done=0, best=None,
-                             error=message)]
+        return events.failed(message)
 
     def join(self, timeout: float | None = None) -> None:
         if self._process is not None:
