@@ -16,6 +16,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
+from PySide6.QtCore import QObject, Signal
+
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -36,6 +38,37 @@ def submit(fn: Callable[..., Any], *args: Any) -> Future:
     except BrokenProcessPool:
         _pool = None
         return submit(fn, *args)
+
+
+class _Relay(QObject):
+    # Emitted on the pool's result thread; Qt queues it to the GUI thread the relay lives in.
+    done = Signal(object, object)   # (callback, future)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done.connect(self._call)
+
+    @staticmethod
+    def _call(callback, future) -> None:
+        try:
+            callback(future)
+        except RuntimeError:
+            pass   # its widget was closed while the job ran: nobody to tell
+
+
+_relay: _Relay | None = None
+
+
+def submit_to(callback: Callable[[Future], None], fn: Callable[..., Any], *args: Any) -> Future:
+    """submit(), then `callback(future)` on the GUI thread once the job is done (call it
+    from the GUI thread)."""
+    global _relay
+    if _relay is None:
+        _relay = _Relay()
+    relay = _relay
+    future = submit(fn, *args)
+    future.add_done_callback(lambda done: relay.done.emit(callback, done))
+    return future
 
 
 def shutdown() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDockWidget, QFormLayout, QFrame, QLabel, QLineEdit, QPushButton, QScrollArea, QVBoxLayout,
+    QFormLayout, QFrame, QLabel, QLineEdit, QPushButton, QScrollArea, QVBoxLayout,
     QWidget,
 )
 
@@ -24,7 +24,7 @@ from graph.model import Graph, GraphEvent
 from gui.activation_plot import make_activation_plot, update_activation_plot
 from gui.commands import SetLabel, SetParams
 from gui.param_editors import _FIELDS, _Field, _same
-from gui.inspector_info import _show_value, diagnostics_html, shape_report
+from gui.inspector_info import _show_value, diagnostics_html
 from gui.session import EditorSession
 from gui.theme import category_color, current_theme
 
@@ -60,14 +60,6 @@ class InspectorWidget(QWidget):
         session.checked.connect(self._on_checked)
         session.view_changed.connect(self._on_view_changed)
         self._show_hint(HINT_NONE)
-
-    @classmethod
-    def dock(cls, session: EditorSession, parent: QWidget | None = None) -> QDockWidget:
-        """A dock titled "Inspector" holding a new inspector (`dock.widget()`)."""
-        dock = QDockWidget(cls.TITLE, parent)
-        dock.setObjectName("inspector_dock")
-        dock.setWidget(cls(session, dock))
-        return dock
 
     # --- what is shown --------------------------------------------------------------------
     def show_selection(self, node_ids: list[str]) -> None:
@@ -273,10 +265,6 @@ class InspectorWidget(QWidget):
             self.message.setText("\n".join(self._invalid.values()))
             self.message.setVisible(bool(self._invalid))
 
-    @property
-    def message_text(self) -> str:
-        return self.message.text() if self.message is not None and self._invalid else ""
-
     # --- following the model --------------------------------------------------------------
     def _node(self):
         if self.node_id is None or self._graph is None:
@@ -332,16 +320,12 @@ class InspectorWidget(QWidget):
         if self._node() is not None:
             self._refresh_info()
 
-    def _shape_report(self):
-        """The check's ShapeReport for the graph on screen (see gui.inspector_info)."""
-        return shape_report(self.session)
-
     def _refresh_info(self) -> None:
         node = self._node()
         if node is None or self.shape_label is None:
             return
         spec = get_spec(node.type)
-        report = self._shape_report()
+        report = self.session.screen_shapes()
         shapes = report.nodes.get(self.node_id) if report is not None else None
 
         for name, label in self.inferred_labels.items():

@@ -1,38 +1,11 @@
-"""What the inspector reports about a node from the live check: the shape report for the
-graph on screen, parameter values as text, and the node's diagnostics as rich text.
+"""What the inspector reports about a node from the live check: parameter values as text,
+and the node's diagnostics as rich text.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from gui.session import EditorSession
 from gui.theme import current_theme
-
-
-def shape_report(session: EditorSession):
-    """The check's ShapeReport for the graph on screen; inside a block, the report of
-    the first instance of that block found (nested blocks included)."""
-    result = session.result
-    if result is None:
-        return None
-    if session.block is None:
-        return result.shapes
-    doc = session.doc
-    todo = [(doc.graph, result.shapes, 0)]
-    while todo:
-        graph, report, depth = todo.pop(0)
-        for node_id, node in graph.nodes.items():
-            if node.type != "Block":
-                continue
-            shapes = report.nodes.get(node_id)
-            if shapes is None or shapes.inner is None:
-                continue
-            name = node.params.get("block")
-            if name == session.block:
-                return shapes.inner
-            if name in doc.blocks and depth < 16:
-                todo.append((doc.blocks[name], shapes.inner, depth + 1))
-    return None
 
 
 def diagnostics_html(result, node_id: str | None, block: str | None) -> list[str]:

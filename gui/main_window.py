@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QScrollArea,
-                               QUndoView, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow,
+                               QUndoView)
 from shiboken6 import isValid
 
 from graph.catalog import get_spec
@@ -90,7 +90,7 @@ class MainWindow(FileActions, QMainWindow):
         self.previews.schedule()
         self.training = TrainingPanel(self.session, previews=self.previews)
         self.training.running_changed.connect(self._training_running)
-        self.session.view_changed.connect(self.training.reload_settings)
+        self.session.document_replaced.connect(self.training.reload_settings)
         self.session.state_changed.connect(self.training.sync_runs_dir)
         self.palette.activated.connect(self._palette_activated)
         self.problems.node_activated.connect(self.focus_node)
@@ -378,11 +378,3 @@ class MainWindow(FileActions, QMainWindow):
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.open_path(urls[0])
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    """A tall panel in a dock must not set the window's minimum height: let it scroll."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setWidget(widget)
-    return area

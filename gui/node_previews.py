@@ -32,10 +32,12 @@ class NodePreviewService(QObject):
         self._pending = False
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.refresh)
-        self._poll = QTimer(self, interval=50)
-        self._poll.timeout.connect(self._collect)
-        session.graph_changed.connect(lambda *_: self.schedule())
-        session.view_changed.connect(self.schedule)
+        session.graph_changed.connect(self._graph_changed)
+        session.document_replaced.connect(self.schedule)
+
+    def _graph_changed(self, _graph, event) -> None:
+        if event.field != "position":   # moving nodes changes no output
+            self.schedule()
 
     def preview(self, node_id: str) -> np.ndarray | None:
         return self.previews.get(node_id)
@@ -51,16 +53,13 @@ class NodePreviewService(QObject):
             return
         from runtime.preview import previews_of_text
         base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
-        self._future = background.submit(previews_of_text, dumps(self.session.doc),
-                                         str(base_dir) if base_dir else None)
-        self._poll.start()
+        self._future = background.submit_to(self._collect, previews_of_text,
+                                            dumps(self.session.doc),
+                                            str(base_dir) if base_dir else None)
 
-    def _collect(self) -> None:
-        if self._future is None or not self._future.done():
-            return
-        self._poll.stop()
+    def _collect(self, future: Future) -> None:
         try:
-            result = self._future.result()
+            result = future.result()
         except Exception as exc:   # a bug in a preview must not reach the user as a crash
             result = None
             self.error = f"no previews: {exc}"
@@ -73,12 +72,6 @@ class NodePreviewService(QObject):
             self._pending = False
             self.refresh()
 
-    def wait(self, timeout: float = 30.0) -> None:
-        """Finish the pass under way (tests)."""
-        if self._future is not None:
-            self._future.result(timeout)
-            self._collect()
-
     def handle_event(self, ev: dict[str, Any]) -> None:
         if ev.get("kind") == "activations" and ev.get("previews"):
             self.previews = dict(ev["previews"])
@@ -88,4 +81,3 @@ class NodePreviewService(QObject):
 
     def shutdown(self) -> None:
         self._debounce.stop()
-        self._poll.stop()

@@ -26,6 +26,7 @@ class EditorSession(QObject):
     checked = Signal(object)            # CheckResult
     state_changed = Signal()
     view_changed = Signal()             # the graph on screen changed (entered or left a block)
+    document_replaced = Signal()        # another document is open (revert, restore, open)
 
     def __init__(self, doc: Document | None = None, path: Path | None = None) -> None:
         super().__init__()
@@ -49,6 +50,31 @@ class EditorSession(QObject):
     @property
     def graph(self) -> Graph:
         return self.doc.graph_at(self.block)
+
+    def screen_shapes(self):
+        """The check's ShapeReport for the graph on screen; inside a block, the report of
+        the first instance of that block found (nested blocks included)."""
+        result = self.result
+        if result is None:
+            return None
+        if self.block is None:
+            return result.shapes
+        doc = self.doc
+        todo = [(doc.graph, result.shapes, 0)]
+        while todo:
+            graph, report, depth = todo.pop(0)
+            for node_id, node in graph.nodes.items():
+                if node.type != "Block":
+                    continue
+                shapes = report.nodes.get(node_id)
+                if shapes is None or shapes.inner is None:
+                    continue
+                name = node.params.get("block")
+                if name == self.block:
+                    return shapes.inner
+                if name in doc.blocks and depth < 16:
+                    todo.append((doc.blocks[name], shapes.inner, depth + 1))
+        return None
 
     def enter_block(self, name: str | None) -> None:
         if name is not None and name not in self.doc.blocks:
@@ -93,6 +119,7 @@ class EditorSession(QObject):
         self.undo.clear()
         self._listen()
         self.view_changed.emit()
+        self.document_replaced.emit()
         self.recheck()
 
     # --- checking ---------------------------------------------------------------------------

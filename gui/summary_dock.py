@@ -14,21 +14,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTreeWidg
 
 from gui.session import EditorSession
 from gui.theme import current_theme
-from runtime.summary import Summary, SummaryRow, summarize
+from runtime.summary import Summary, SummaryRow, shape_text, summarize
 
 DOCK_TITLE = "Model summary"
 COLUMNS = ("Node", "Type", "Output shape", "Params")
 NODE_COL, TYPE_COL, SHAPE_COL, PARAMS_COL = range(4)
 NODE_ID_ROLE = Qt.UserRole + 1   # the row's full id ("b1/conv1"), on the Node cell
 FIX_MESSAGE = "Fix the problems to see the summary"
-
-
-def shape_text(shape: list | None) -> str:
-    return "×".join(map(str, shape)) if shape else "—"
-
-
-def totals_text(summary: Summary) -> str:
-    return f"Total parameters: {summary.total_params:,} ({summary.size_mb:.2f} MB as float32)"
 
 
 class SummaryWidget(QWidget):
@@ -93,7 +85,7 @@ class SummaryWidget(QWidget):
         self.message_label.setText(FIX_MESSAGE if not rows or not broken else
                                    f"{FIX_MESSAGE} (the layers checked so far are listed)")
         self.total_label.setVisible(not broken and self.summary is not None)
-        self.total_label.setText(totals_text(self.summary) if self.summary else "")
+        self.total_label.setText(self.summary.totals_text() if self.summary else "")
 
     def _fill(self, rows: list[SummaryRow]) -> None:
         parents: list[QTreeWidgetItem] = []   # parents[d]: the last item at depth d

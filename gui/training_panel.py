@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
@@ -54,9 +54,9 @@ class TrainingPanel(QWidget):
         self._timer.timeout.connect(self._poll)
         self._dataset_timer = QTimer(self, singleShot=True, interval=DATASET_PREVIEW_DELAY_MS)
         self._dataset_timer.timeout.connect(self._show_dataset)
+        self._dataset_pending = True   # loaded when the Dataset tab is first seen
         self._build()
         self._set_idle_buttons()
-        self._dataset_timer.start()
 
     # --- building ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -64,6 +64,8 @@ class TrainingPanel(QWidget):
         side = QVBoxLayout()
         self.settings = TrainingSettings(self.session)
         self.settings.dataset_changed.connect(self._dataset_timer.start)
+        if self.previews is not None:   # the preview sample comes from the dataset too
+            self.settings.dataset_changed.connect(self.previews.schedule)
         side.addWidget(self.settings)
         buttons = QHBoxLayout()
         self.start_button = QPushButton("▶ Start")
@@ -96,6 +98,7 @@ class TrainingPanel(QWidget):
         self.insights = InsightTabs(self.session, self.runs_dir, lambda: self.session.doc.name or "")
         self.insights.feature_maps.watch_changed.connect(self._watch_changed)
         self.dataset_preview = DatasetPreview()
+        self.dataset_preview.installEventFilter(self)
         self.insights.setTabToolTip(self.insights.insertTab(0, self.dataset_preview, "Dataset"),
                                     "a few samples of the chosen dataset, with their labels")
         self.insights.setCurrentIndex(0)
@@ -121,7 +124,7 @@ class TrainingPanel(QWidget):
     def sync_runs_dir(self) -> None:
         if self.insights.runs.runs_dir != self.runs_dir:
             self.insights.runs.runs_dir = self.runs_dir
-            self.insights.runs.refresh()
+            self.insights.runs.refresh_when_seen()
 
     @property
     def block(self) -> dict[str, Any]:
@@ -130,12 +133,21 @@ class TrainingPanel(QWidget):
     def reload_settings(self) -> None:
         self.settings.load()
         self.sync_runs_dir()
-        self.insights.feature_maps.refresh_nodes()
         self._dataset_timer.start()
 
     def _show_dataset(self) -> None:
-        base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
-        self.dataset_preview.show_dataset(dict(self.block), base_dir)
+        """Load the dataset preview now if it can be seen, else when it is first shown: a
+        file dataset can take seconds to read, for nobody if the tab stays closed."""
+        self._dataset_pending = not self.dataset_preview.isVisible()
+        if not self._dataset_pending:
+            base_dir = self.session.path.parent if getattr(self.session, "path", None) else None
+            self.dataset_preview.show_dataset(dict(self.block), base_dir)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.dataset_preview and event.type() == QEvent.Show \
+                and self._dataset_pending:
+            self._show_dataset()   # seen now: load at once
+        return super().eventFilter(watched, event)
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -283,7 +295,7 @@ class TrainingPanel(QWidget):
             self.progress.setValue(100)
         # The views draw their last data on their own throttle; the run list is read from
         # disk in its own turn of the event loop, not in this one.
-        QTimer.singleShot(0, self.insights.runs.refresh)
+        QTimer.singleShot(0, self.insights.runs, self.insights.runs.refresh_when_seen)
         self._set_running(False)
 
     def _epoch_text(self, ev: dict[str, Any]) -> str:

@@ -16,14 +16,17 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from gui.commands import SetTraining
 from runtime.data import BUILTIN_DATASETS, dataset_spec
 from runtime.training.config import (DEFAULT_LOSS, LOSSES, OPTIMIZERS, PRECISIONS, RECIPES,
-                                     SCHEDULES)
+                                     SCHEDULES, TrainConfig)
+
+DEFAULTS = TrainConfig()
 
 
 def _devices() -> list[tuple[str, str]]:
     try:
         from runtime.training.device import describe_devices
-        found = [d for d in describe_devices() if d[0] != "cpu"]
-        cpu = [d for d in describe_devices() if d[0] == "cpu"]
+        described = describe_devices()   # asks each CUDA device once
+        found = [d for d in described if d[0] != "cpu"]
+        cpu = [d for d in described if d[0] == "cpu"]
     except Exception:  # a broken CUDA driver must not stop the editor: offer the basics
         found, cpu = [], [("cpu", "cpu")]
     best = found[0][0] if found else "cpu"
@@ -37,6 +40,7 @@ class TrainingSettings(QWidget):
         super().__init__(parent)
         self.session = session
         self._loading = False
+        self._data = (repr(self.block.get("dataset")), self.block.get("seed"))
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.dataset_combo = QComboBox(editable=True)
@@ -113,30 +117,30 @@ class TrainingSettings(QWidget):
         """Show the document's training block (no writes while loading)."""
         self._loading = True
         try:
-            block = self.block
+            block, d = self.block, DEFAULTS   # what the run uses where the file is silent
             self.dataset_combo.setCurrentText(self.dataset_text())
-            recipe = str(block.get("recipe", "classification"))
+            recipe = str(block.get("recipe", d.recipe))
             self._choose(self.recipe_combo, recipe)
-            self._choose(self.loss_combo, str(block.get("loss", DEFAULT_LOSS.get(recipe, "mse"))))
+            self._choose(self.loss_combo, str(block.get("loss", DEFAULT_LOSS.get(recipe, d.loss))))
             opt = block.get("optimizer") if isinstance(block.get("optimizer"), dict) else {}
-            self._choose(self.optimizer_combo, str(opt.get("name", "adam")).lower())
-            self.lr_spin.setValue(float(opt.get("lr", 1e-3)))
-            schedule = block.get("schedule", "none")
-            self._choose(self.schedule_combo, str(schedule.get("name", "none")
+            self._choose(self.optimizer_combo, str(opt.get("name", d.optimizer.name)).lower())
+            self.lr_spin.setValue(float(opt.get("lr", d.optimizer.lr)))
+            schedule = block.get("schedule", d.schedule.name)
+            self._choose(self.schedule_combo, str(schedule.get("name", d.schedule.name)
                                                   if isinstance(schedule, dict) else schedule))
-            self.epochs_spin.setValue(int(block.get("epochs", 10)))
-            self.batch_spin.setValue(int(block.get("batch_size", 64)))
-            device = str(block.get("device", "auto"))
+            self.epochs_spin.setValue(int(block.get("epochs", d.epochs)))
+            self.batch_spin.setValue(int(block.get("batch_size", d.batch_size)))
+            device = str(block.get("device", d.device))
             if self.device_combo.findData(device) < 0:
                 self.device_combo.addItem(f"{device} — not found here", device)
             self.device_combo.setCurrentIndex(self.device_combo.findData(device))
-            self._choose(self.precision_combo, str(block.get("precision", "fp32")))
-            self.seed_spin.setValue(int(block.get("seed", 0)))
+            self._choose(self.precision_combo, str(block.get("precision", d.precision)))
+            self.seed_spin.setValue(int(block.get("seed", d.seed)))
         finally:
             self._loading = False
 
     def dataset_text(self) -> str:
-        dataset = self.block.get("dataset", "digits")
+        dataset = self.block.get("dataset", DEFAULTS.dataset)
         if isinstance(dataset, dict):
             dataset = dataset.get("name", dataset.get("path", ""))
         return str(dataset)
@@ -154,7 +158,10 @@ class TrainingSettings(QWidget):
 
     def _changed(self) -> None:
         self.load()
-        self.dataset_changed.emit()
+        data = (repr(self.block.get("dataset")), self.block.get("seed"))
+        if data != self._data:   # the data a run would load changed: previews follow
+            self._data = data
+            self.dataset_changed.emit()
 
     def _write_recipe(self, recipe: str) -> None:
         if self._loading:

@@ -37,9 +37,12 @@ class Summary:
                            "outputs": r.outputs, "params": r.params, "depth": r.depth}
                           for r in self.rows]}
 
+    def totals_text(self) -> str:
+        return f"Total parameters: {self.total_params:,} ({self.size_mb:.2f} MB as float32)"
+
     def table(self, title: str) -> str:
         headers = ("Node", "Type", "Output shape", "Params")
-        body = [("  " * r.depth + r.id, r.type, _shape_text(r.output_shape), f"{r.params:,}")
+        body = [("  " * r.depth + r.id, r.type, shape_text(r.output_shape), f"{r.params:,}")
                 for r in self.rows]
         widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h)
                   for i, h in enumerate(headers)]
@@ -50,7 +53,7 @@ class Summary:
 
         rule = "─" * len(line(headers))
         out = [title, rule, line(headers), rule, *map(line, body), rule,
-               f"Total parameters: {self.total_params:,} ({self.size_mb:.2f} MB as float32)"]
+               self.totals_text()]
         return "\n".join(out)
 
 
@@ -81,5 +84,5 @@ def _rows(graph: Graph, shapes: ShapeReport, prefix: str, depth: int, rows: list
             _rows(inner_graph, s.inner, f"{prefix}{node.id}/", depth + 1, rows)
 
 
-def _shape_text(shape: list | None) -> str:
+def shape_text(shape: list | None) -> str:
     return "×".join(map(str, shape)) if shape else "—"

@@ -19,7 +19,7 @@ def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "screens")
     template = sys.argv[2] if len(sys.argv) > 2 else "lenet5"
     out.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
     from graph.loader import load_file
@@ -36,7 +36,7 @@ def main() -> int:
     win.resize(1600, 1000)
     win.show()
     win.docks["Training"].raise_()
-    win.resizeDocks([win.docks["Training"]], [560], __import__("PySide6.QtCore").QtCore.Qt.Vertical)
+    win.resizeDocks([win.docks["Training"]], [560], Qt.Vertical)
     win.view.fit()
     panel = win.training
     panel.insights.feature_maps.set_selected_nodes(["conv1", "conv2", "fc3"])
@@ -59,6 +59,8 @@ def main() -> int:
         panel.insights.setCurrentIndex(i)
         panel.insights.flush()
         app.processEvents()
+        if panel.insights.currentWidget() is panel.dataset_preview:
+            panel.dataset_preview.wait_loaded(30)
         name = panel.insights.tabText(i).lower().replace(" && ", "_").replace(" ", "_")
         win.docks["Training"].widget().grab().save(str(out / f"panel_{i}_{name}.png"))
     panel.shutdown()

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel
 
 from gui import background
-from gui.insights import dataset_preview
+from gui.insights import dataset_samples
 from gui.insights.dataset_preview import DatasetPreview
 
 LOAD_TIMEOUT_MS = 20000
@@ -101,8 +101,8 @@ def test_an_unexpected_failure_is_shown_too(qtbot, preview, monkeypatch):
     def broken(*_args, **_kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(dataset_preview, "prepare_preview", broken)
-    assert dataset_preview.prepare_or_error({"dataset": "digits"}, None, 12) == \
+    monkeypatch.setattr(dataset_samples, "prepare_preview", broken)
+    assert dataset_samples.prepare_or_error({"dataset": "digits"}, None, 12) == \
         (None, "could not load the dataset: ValueError: boom")
 
     def dead(*_args):   # the helper process died under the job

@@ -81,8 +81,11 @@ def test_session_labels_name_the_layers(qtbot):
         def __init__(self, id, type, label):
             self.id, self.type, self.label = id, type, label
 
-    class Session:
+    class Doc:   # the trained model is the document's main graph
         graph = [Node("n2", "Conv2d", "conv1"), Node("n3", "Linear", "")]
+
+    class Session:
+        doc = Doc
 
     widget = WeightsView(session=Session())
     qtbot.addWidget(widget)

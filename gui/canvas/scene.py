@@ -31,7 +31,6 @@ class GraphScene(QGraphicsScene):
         self._drag_start: dict[str, tuple[float, float]] = {}
         self._link_from: PortItem | None = None
         self._link_path: QGraphicsPathItem | None = None
-        self._syncing = False
         self._full_detail = True
         self._edge_cache = None
         self.setSceneRect(DEFAULT_RECT)
@@ -88,9 +87,7 @@ class GraphScene(QGraphicsScene):
         ins, outs = graph.ports_of(node)
         item.set_content(node.title, node.type, spec.category if spec else "",
                          _summary(spec, node.params), ins, outs)
-        self._syncing = True
         item.setPos(*node.position)
-        self._syncing = False
         if not self._full_detail:
             for port in (*item.inputs.values(), *item.outputs.values()):
                 port.setVisible(False)
@@ -138,18 +135,8 @@ class GraphScene(QGraphicsScene):
 
     # --- check results --------------------------------------------------------------------
     def shapes(self):
-        """The shape report for the graph on screen (a block: its first instance's)."""
-        result = self.session.result
-        if result is None:
-            return None
-        if self.session.block is None:
-            return result.shapes
-        for node_id, node in self.session.doc.graph.nodes.items():
-            if node.type == "Block" and node.params.get("block") == self.session.block:
-                inner = result.shapes.nodes.get(node_id)
-                if inner is not None and inner.inner is not None:
-                    return inner.inner
-        return None
+        """The shape report for the graph on screen."""
+        return self.session.screen_shapes()
 
     def apply_check(self, result) -> None:
         report = self.shapes()

@@ -94,8 +94,7 @@ class ConfusionView(LazyRedraw, QWidget):
             matrix = np.asarray(ev["confusion"], dtype=np.int64)
             if matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1] and matrix.size:
                 self._matrices[int(ev["epoch"])] = matrix
-                if not self._timer.isActive():
-                    self._timer.start()
+                self._schedule()
 
     def reset(self) -> None:
         self._timer.stop()

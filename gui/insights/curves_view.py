@@ -24,10 +24,11 @@ MAX_STEP_POINTS = 20_000  # beyond this the step curves are decimated for drawin
 METRIC_COLOURS = [(46, 160, 90), (160, 80, 200), (200, 60, 60), (30, 150, 170)]
 
 
-def ema(values: np.ndarray, alpha: float = EMA_ALPHA) -> np.ndarray:
-    """Exponential moving average, skipping non-finite values (a NaN step keeps the last)."""
+def ema(values, alpha: float = EMA_ALPHA, start: float | None = None) -> np.ndarray:
+    """Exponential moving average, skipping non-finite values (a NaN step keeps the last);
+    `start` continues an average already running."""
     out = np.empty(len(values), dtype=float)
-    acc = None
+    acc = start
     for i, v in enumerate(values):
         if np.isfinite(v):
             acc = float(v) if acc is None else alpha * float(v) + (1 - alpha) * acc
@@ -42,8 +43,9 @@ class CurvesView(LazyRedraw, QWidget):
         self.step_lr: list[tuple[int, float]] = []      # (global step, lr) at each report
         self.epochs: list[dict[str, Any]] = []
         self.overfitting: Overfitting | None = None
-        self._smoothed = np.zeros(0)
-        self._ema_acc: float | None = None
+        self.smoothed: list[float] = []                  # ema of step_losses, kept in step
+        self._ema_acc: float | None = None                # its last finite value
+        self._epochs_drawn = 0
         self._timer = self._make_redraw_timer(1000 // REDRAWS_PER_S)
         self._build()
 
@@ -104,7 +106,8 @@ class CurvesView(LazyRedraw, QWidget):
     # --- events --------------------------------------------------------------------------
     def reset(self) -> None:
         self.step_losses, self.step_lr, self.epochs = [], [], []
-        self._smoothed, self._ema_acc = np.zeros(0), None
+        self.smoothed, self._ema_acc = [], None
+        self._epochs_drawn = -1   # draw the empty epoch plots once
         self.overfitting = None
         for curve in self.metric_curves.values():
             self.metric_plot.removeItem(curve)
@@ -123,25 +126,17 @@ class CurvesView(LazyRedraw, QWidget):
             self.overfitting = find_overfitting(self.epochs)
         else:
             return
-        if not self._timer.isActive():
-            self._timer.start()
+        self._schedule()
 
     def _extend_steps(self, losses: list[float]) -> None:
-        # The smoothed curve grows incrementally: recomputing it over every step on each
-        # redraw would cost more the longer the run goes.
+        # The smoothed curve grows with the steps: recomputing it over the whole run on
+        # each redraw would cost more the longer the run goes.
         self.step_losses.extend(losses)
-        tail = ema(np.asarray(losses, dtype=float)) if self._ema_acc is None else None
-        if tail is None:
-            tail = np.empty(len(losses))
-            acc = self._ema_acc
-            for i, v in enumerate(losses):
-                if np.isfinite(v):
-                    acc = EMA_ALPHA * v + (1 - EMA_ALPHA) * acc
-                tail[i] = acc
+        tail = ema(losses, start=self._ema_acc)
+        self.smoothed.extend(tail.tolist())
         finite = tail[np.isfinite(tail)]
         if len(finite):
             self._ema_acc = float(finite[-1])
-        self._smoothed = np.concatenate([self._smoothed, tail])
 
     # --- drawing -------------------------------------------------------------------------
     def flush(self) -> None:
@@ -151,13 +146,16 @@ class CurvesView(LazyRedraw, QWidget):
         stride = max(1, len(y) // MAX_STEP_POINTS)
         finite = np.where(np.isfinite(y), y, np.nan)
         self.raw_curve.setData(x[::stride], finite[::stride], connect="finite")
-        self.smooth_curve.setData(x[::stride], self._smoothed[::stride], connect="finite")
+        smoothed = np.asarray(self.smoothed, dtype=float)
+        self.smooth_curve.setData(x[::stride], smoothed[::stride], connect="finite")
         if self.step_lr:
             lx, ly = zip(*self.step_lr)
             self.lr_curve.setData(np.asarray(lx, float), np.asarray(ly, float))
         else:
             self.lr_curve.setData([], [])
-        self._draw_epochs()
+        if len(self.epochs) != self._epochs_drawn:   # epoch plots change once an epoch
+            self._epochs_drawn = len(self.epochs)
+            self._draw_epochs()
 
     def _draw_epochs(self) -> None:
         ex = np.asarray([float(e["epoch"]) for e in self.epochs])

@@ -7,158 +7,27 @@ shows the result when it arrives and never raises: a bad dataset is a red messag
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QGridLayout, QLabel, QScrollArea, QStackedWidget, QVBoxLayout,
                                QWidget)
 
 from gui import background
+from gui.insights.dataset_samples import DEFAULT_SAMPLES, PreviewData, prepare_or_error
 from gui.theme import current_theme
 
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False)
 
-DEFAULT_SAMPLES = 12
 TILE_PX = 64
 TILE_WIDTH = TILE_PX + 16   # room for a label a bit wider than the image
-MAX_POINTS = 2000          # a scatter of more points only hides the structure
 CLASS_COLOURS = ("#3b9cff", "#ff8c42", "#2ec27e", "#e5484d", "#a35ac2", "#f5c211",
                  "#1fb5b5", "#d16ba5", "#9bd14b", "#c8a26b", "#6b7fd1", "#e07a5f")
 _ERROR_RED = "#e5484d"
-
-
-# --- the data side (no Qt: runs in the helper process) --------------------------------------
-@dataclass
-class PreviewData:
-    kind: str                    # "images", "sequences", "tokens" or "points"
-    samples: list[np.ndarray]    # images: H×W or H×W×3 uint8; sequences / tokens: 1-D
-    labels: list[str]
-    caption: str
-    description: str = ""
-    points: np.ndarray | None = None           # N×2 (kind "points")
-    point_classes: np.ndarray | None = None    # N class ids, None when not classification
-    class_names: list[str] = field(default_factory=list)
-    axis_names: tuple[str, str] = ("feature 0", "feature 1")
-
-
-def prepare_preview(training: dict[str, Any] | None, base_dir: Path | str | None = None,
-                    count: int = DEFAULT_SAMPLES) -> PreviewData:
-    """Load the dataset a training block names and pick `count` samples to show.
-    Raises runtime.data.DataError (or anything else) for the caller to report."""
-    from runtime.data import dataset_spec, load_dataset
-    from runtime.training.config import TrainConfig
-
-    training = training if isinstance(training, dict) else {}
-    spec = training.get("dataset", TrainConfig().dataset)
-    if isinstance(spec, str):
-        spec = dataset_spec(spec)
-    if isinstance(spec, dict):
-        # The data in its own units: a regression target reads as what it is, not in stds.
-        spec = {**spec, "normalize": False}
-    seed = training.get("seed", 0)
-    bundle = load_dataset(spec, seed=seed if type(seed) is int else 0, base_dir=base_dir)
-    x, y = bundle.x_train.numpy(), bundle.y_train.numpy()
-    names = list(bundle.class_names)
-    caption = _caption(bundle)
-    shape = x.shape[1:]
-    if len(shape) == 1 and not np.issubdtype(x.dtype, np.integer):
-        return _points(x, y, bundle.task, names, caption, bundle.description)
-    order = _pick(y, bundle.task, len(x), count)
-    labels = [_label(y[i], bundle.task, names) for i in order]
-    if len(shape) in (3, 4):
-        kind, samples = "images", [_to_image(x[i]) for i in order]
-    elif len(shape) == 1:
-        kind, samples = "tokens", [x[i] for i in order]
-    else:   # T×F (or anything else 2-D): the first feature over time
-        kind, samples = "sequences", [x[i].reshape(x[i].shape[0], -1)[:, 0] for i in order]
-    return PreviewData(kind, samples, labels, caption, bundle.description, class_names=names)
-
-
-def _caption(bundle) -> str:
-    n_train, n_val = len(bundle.x_train), len(bundle.x_val)
-    shape = "×".join(str(s) for s in bundle.sample_shape)
-    text = (f"{bundle.name}: {n_train + n_val} samples ({n_train} train, {n_val} val) · "
-            f"sample {shape} {bundle.dtype} · {bundle.task}")
-    names = bundle.class_names
-    if names:
-        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
-        text += f"\n{len(names)} classes: {shown}"
-    elif bundle.task == "regression":
-        text += f" · target {'×'.join(str(s) for s in bundle.target_shape) or 'a number'}"
-    return text
-
-
-def _pick(y: np.ndarray, task: str, n: int, count: int) -> list[int]:
-    """The first `count` samples, but for classification one class after another, so every
-    class shows (and a class with no samples is noticed by its absence)."""
-    if task != "classification" or y.ndim != 1:
-        return list(range(min(n, count)))
-    queues = [list(np.flatnonzero(y == c)[:count]) for c in np.unique(y)]
-    out: list[int] = []
-    while len(out) < min(n, count) and any(queues):
-        for queue in queues:
-            if queue and len(out) < count:
-                out.append(int(queue.pop(0)))
-    return out
-
-
-def _label(target: np.ndarray, task: str, names: list[str]) -> str:
-    if task == "classification":
-        cls = int(target)
-        return names[cls] if 0 <= cls < len(names) else str(cls)
-    if task == "regression":
-        flat = np.asarray(target, dtype=np.float64).ravel()
-        if flat.size == 1:
-            return f"{flat[0]:.3g}"
-        return f"target {'×'.join(str(s) for s in np.shape(target))}"
-    return ""   # unlabelled (autoencoder, GAN data)
-
-
-def _to_image(sample: np.ndarray) -> np.ndarray:
-    """C×H×W (or C×D×H×W: the brightest voxel along depth) → H×W or H×W×3 uint8, stretched
-    to the sample's own min/max so faint and bright samples both read."""
-    a = np.asarray(sample, dtype=np.float32)
-    if a.ndim == 4:
-        a = a.max(axis=1)
-    a = a[:3].transpose(1, 2, 0) if a.shape[0] == 3 else a[0]
-    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-    scaled = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-    return np.ascontiguousarray(np.nan_to_num(scaled) * 255 + 0.5).astype(np.uint8)
-
-
-def _points(x, y, task, names, caption, description) -> PreviewData:
-    n = min(len(x), MAX_POINTS)
-    if x.shape[1] >= 2:
-        pts, axes = x[:n, :2], ("feature 0", "feature 1")
-    elif task == "regression" and y[:n].size == n:   # one feature: plot it against y
-        pts, axes = np.stack([x[:n, 0], y[:n].ravel()], 1), ("feature 0", "target")
-    else:
-        pts, axes = np.stack([x[:n, 0], np.zeros(n)], 1), ("feature 0", "")
-    classes = y[:n].astype(np.int64) if task == "classification" else None
-    return PreviewData("points", [], [], caption, description, points=pts.astype(np.float64),
-                       point_classes=classes, class_names=names, axis_names=axes)
-
-
-# --- the widget ----------------------------------------------------------------------------
-class _Relay(QObject):
-    # Emitted on the pool's result thread; Qt queues it to the widget's (GUI) thread.
-    done = Signal(int, object, str)
-
-
-def prepare_or_error(training: dict[str, Any] | None, base_dir: str | None,
-                     count: int) -> tuple[PreviewData | None, str]:
-    """prepare_preview as a job for the helper process: the error as text, not raised."""
-    try:
-        return prepare_preview(training, base_dir, count), ""
-    except Exception as exc:   # DataError says what is wrong; anything else too
-        from runtime.data import DataError
-        return None, str(exc) if isinstance(exc, DataError) else \
-            f"could not load the dataset: {type(exc).__name__}: {exc}"
 
 
 class DatasetPreview(QWidget):
@@ -172,8 +41,6 @@ class DatasetPreview(QWidget):
         self._shown = 0
         self._name = ""
         self._tile_list: list[QWidget] = []
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._arrived)
 
         self._caption = QLabel("No dataset loaded")
         self._caption.setWordWrap(True)
@@ -211,7 +78,7 @@ class DatasetPreview(QWidget):
         """Load (in the editor's helper process) and show the dataset a training block names; `loaded`
         is emitted when it is on screen. Always reloads: the file may have changed."""
         self._generation += 1
-        generation, relay, count = self._generation, self._relay, self.count
+        generation, count = self._generation, self.count
         self._loading = True
         spec = training.get("dataset", "digits") if isinstance(training, dict) else "?"
         self._name = _spec_name(spec)
@@ -223,13 +90,10 @@ class DatasetPreview(QWidget):
                 result, error = future.result()
             except Exception as exc:   # the helper process died, or the job was cancelled
                 result, error = None, f"could not load the dataset: {exc or type(exc).__name__}"
-            try:
-                relay.done.emit(generation, result, error)
-            except RuntimeError:
-                pass   # the widget was closed while loading: nobody to tell
+            self._arrived(generation, result, error)
 
-        background.submit(prepare_or_error, training, str(base_dir) if base_dir else None,
-                          count).add_done_callback(arrived)
+        background.submit_to(arrived, prepare_or_error, training,
+                             str(base_dir) if base_dir else None, count)
 
     def wait_loaded(self, timeout: float = 20.0) -> bool:
         """Process events until the requested dataset is shown (True) or timeout seconds."""

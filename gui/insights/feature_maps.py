@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QHBoxLayout,
                                QLabel, QListWidget, QListWidgetItem, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from gui.insights import node_caption
 from gui.insights.images import (COLORMAPS, channel_grid, sample_qimage, to_qimage,
                                  vector_strip)
+from gui.insights.lazy_redraw import LazyRedraw
 
 REDRAW_MS = 250                 # at most 4 redraws a second
 MIN_IMAGE_WIDTH = 160           # small maps are enlarged (nearest neighbour) to this
@@ -70,7 +72,7 @@ class _Cell(QWidget):
         self.note.setVisible(bool(note))
 
 
-class FeatureMapView(QWidget):
+class FeatureMapView(LazyRedraw, QWidget):
     watch_changed = Signal(list)    # the ticked node ids, in graph order
 
     def __init__(self, session, parent: QWidget | None = None) -> None:
@@ -84,14 +86,11 @@ class FeatureMapView(QWidget):
         self._cells: dict[str, _Cell] = {}
         self._columns = 0
         self.draw_count = 0
-        self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
-        self._timer.timeout.connect(self._draw_if_visible)
+        self._timer = self._make_redraw_timer(REDRAW_MS)
         self._build()
         self.refresh_nodes()
-        if hasattr(session, "graph_changed"):
-            session.graph_changed.connect(self._graph_changed)
-        if hasattr(session, "view_changed"):    # a reverted/restored document: new nodes
-            session.view_changed.connect(self.refresh_nodes)
+        session.graph_changed.connect(self._graph_changed)
+        session.document_replaced.connect(self.refresh_nodes)
 
     # --- widgets ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -137,15 +136,13 @@ class FeatureMapView(QWidget):
     # --- the node list ----------------------------------------------------------------------
     def _graph(self):
         """The trained model is the document's main graph, whatever block is on screen."""
-        doc = getattr(self.session, "doc", None)
-        return doc.graph if doc is not None else self.session.graph
+        return self.session.doc.graph
 
-    def _graph_changed(self, graph=None, event=None) -> None:
-        if graph is not None and graph is not self._graph():
-            return
-        if event is not None and getattr(event, "field", "") == "position":
-            return                          # dragging nodes changes nothing listed
-        self.refresh_nodes()
+    def _graph_changed(self, graph, event) -> None:
+        # Only what the list shows: which nodes there are and their names.
+        if graph is self._graph() and (event.kind in ("node_added", "node_removed")
+                                       or event.field == "label"):
+            self.refresh_nodes()
 
     def _nodes(self) -> list:
         return [n for n in self._graph() if n.type != "Output"]
@@ -159,7 +156,7 @@ class FeatureMapView(QWidget):
         self.node_list.blockSignals(True)
         self.node_list.clear()
         for node in nodes:
-            item = QListWidgetItem(f"{node.label or node.id} ({node.type})")
+            item = QListWidgetItem(node_caption(node))
             item.setData(NODE_ID_ROLE, node.id)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if node.id in before else Qt.Unchecked)
@@ -211,8 +208,7 @@ class FeatureMapView(QWidget):
             self.class_names = list(ev.get("class_names") or [])
         elif kind == "activations":
             self._pending = ev
-            if not self._timer.isActive():
-                self._timer.start()
+            self._schedule()
 
     def reset(self) -> None:
         """A new run: forget the pictures (class names come again with its started event)."""
@@ -226,14 +222,6 @@ class FeatureMapView(QWidget):
         if self._pending is not None:
             self._last, self._pending = self._pending, None
             self.redraw()
-
-    def _draw_if_visible(self) -> None:
-        if self.isVisible():
-            self.flush()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self.flush()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -270,7 +258,7 @@ class FeatureMapView(QWidget):
                 self._cells[node_id] = _Cell()
             cell = self._cells[node_id]
             node = nodes[node_id]
-            name = f"{node.label or node.id} ({node.type})"
+            name = node_caption(node)
             if node_id in captured:
                 self._draw_node(cell, node_id, name, np.asarray(captured[node_id]))
             else:

@@ -18,6 +18,11 @@ class LazyRedraw:
         timer.timeout.connect(self._draw_if_visible)
         return timer
 
+    def _schedule(self) -> None:
+        """New data: draw it within one interval (several arrivals make one drawing)."""
+        if not self._timer.isActive():
+            self._timer.start()
+
     def _draw_if_visible(self) -> None:
         if self.isVisible():
             self._stale = False

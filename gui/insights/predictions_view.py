@@ -143,8 +143,7 @@ class PredictionsView(LazyRedraw, QWidget):
         else:
             return
         self._dirty = True
-        if not self._timer.isActive():
-            self._timer.start()
+        self._schedule()
 
     def _take_activations(self, ev: dict) -> None:
         probs = ev.get("probabilities")

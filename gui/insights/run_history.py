@@ -30,7 +30,7 @@ class RunHistoryView(QWidget):
     run_selected = Signal(str)   # a run folder, on double click
 
     def __init__(self, runs_dir: str | Path, graph_name_provider: Callable[[], str | None]
-                 | None = None, parent: QWidget | None = None) -> None:
+                 | None = None, parent: QWidget | None = None, read_now: bool = True) -> None:
         super().__init__(parent)
         self.runs_dir = Path(runs_dir)
         self._provider = graph_name_provider
@@ -86,11 +86,16 @@ class RunHistoryView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
-        self.refresh()
+        self._stale = False
+        if read_now:
+            self.refresh()
+        else:
+            self.refresh_when_seen()
 
     # --- for the lead and for tests --------------------------------------------------------
     def refresh(self) -> None:
         """Read the runs folder again; a run that appeared since the last look is ticked."""
+        self._stale = False
         name = self._provider() if self._provider is not None else None
         self._runs = scan_runs(self.runs_dir, name or None)
         paths = [str(r.path) for r in self._runs]
@@ -108,7 +113,22 @@ class RunHistoryView(QWidget):
         self.summary.setToolTip(f"Run folders under {self.runs_dir}")
         self._replot()
 
+    def refresh_when_seen(self) -> None:
+        """refresh() now if the list can be seen, else when it is next shown or asked for:
+        reading every run's metrics is wasted on a tab nobody opens."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
     def runs(self) -> list[RunRecord]:
+        if self._stale:
+            self.refresh()
         return list(self._runs)
 
     def set_checked(self, paths) -> None:

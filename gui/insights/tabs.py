@@ -23,7 +23,7 @@ class InsightTabs(QTabWidget):
         self.predictions = PredictionsView()
         self.confusion = ConfusionView()
         self.weights = WeightsView(session=session)
-        self.runs = RunHistoryView(runs_dir, graph_name)
+        self.runs = RunHistoryView(runs_dir, graph_name, read_now=False)
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.views = [self.curves, self.feature_maps, self.predictions, self.confusion, self.weights]

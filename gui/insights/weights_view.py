@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.insights import node_caption
 from gui.insights.lazy_redraw import LazyRedraw
 from gui.theme import current_theme
 
@@ -120,6 +121,7 @@ class WeightsView(LazyRedraw, QWidget):
         self.session = session
         # key -> [(epoch, {param: stats})], in arrival order (epochs rise within a run)
         self._weights: dict[str, list[tuple[int, dict[str, dict[str, Any]]]]] = {}
+        self._weights_changed = True   # the histogram must be (re)drawn
         self._grads: dict[str, GradientSeries] = {}
         self._curves: dict[str, Any] = {}
         self._image_data = np.zeros((0, 0))
@@ -128,8 +130,8 @@ class WeightsView(LazyRedraw, QWidget):
         self.node_combo.setToolTip("Layer whose parameter values are shown")
         self.param_combo = QComboBox()
         self.param_combo.setToolTip("Parameter of that layer")
-        self.node_combo.currentIndexChanged.connect(lambda _i: self.flush())
-        self.param_combo.currentIndexChanged.connect(lambda _i: self.flush())
+        self.node_combo.currentIndexChanged.connect(self._picked)
+        self.param_combo.currentIndexChanged.connect(self._picked)
         pickers = QHBoxLayout()
         pickers.addWidget(QLabel("Layer"))
         pickers.addWidget(self.node_combo, 1)
@@ -191,6 +193,7 @@ class WeightsView(LazyRedraw, QWidget):
             for node_id, params in (ev.get("stats") or {}).items():
                 self._weights.setdefault(series_key(model, node_id), []).append(
                     (int(ev["epoch"]), params))
+            self._weights_changed = True
         elif kind == "gradients":
             step = float(ev.get("global_step", 0))
             for node_id, norm in (ev.get("norms") or {}).items():
@@ -198,12 +201,12 @@ class WeightsView(LazyRedraw, QWidget):
                 self._grads.setdefault(key, GradientSeries()).add(step, float(norm))
         else:
             return
-        if not self._timer.isActive():
-            self._timer.start()
+        self._schedule()
 
     def reset(self) -> None:
         self._timer.stop()
         self._weights.clear()
+        self._weights_changed = True
         self._grads.clear()
         for curve in self._curves.values():
             self.grad_plot.removeItem(curve)
@@ -242,31 +245,35 @@ class WeightsView(LazyRedraw, QWidget):
     # --- drawing --------------------------------------------------------------------------------
     def flush(self) -> None:
         self._timer.stop()
-        self._sync_pickers()
-        self._draw_histograms()
-        self._draw_gradients()
-        self._draw_flags()
+        names = self._names()
+        self._sync_pickers(names)
+        # Weights come once an epoch, gradients with every step report: the histogram is
+        # redrawn (and its zoom reset) only when its data or the pickers changed.
+        if self._weights_changed:
+            self._weights_changed = False
+            self._draw_histograms()
+        self._draw_gradients(names)
+        self._draw_flags(names)
+
+    def _picked(self, _index: int) -> None:
+        self._weights_changed = True
+        self.flush()
 
     def _names(self) -> dict[str, Any]:
-        if self.session is None:
-            return {}
-        try:
-            return {node.id: node for node in self.session.graph}
-        except Exception:   # a session mid-change must not break a training view
-            return {}
+        """Node id → node of the trained model (the document's main graph)."""
+        return {node.id: node for node in self.session.doc.graph} if self.session else {}
 
     def _title(self, key: str, names: dict[str, Any]) -> str:
         model, _, node_id = key.rpartition("/")
         node = names.get(node_id)
         text = key
         if node is not None:
-            text = f"{node.label or node.id} ({node.type})"
+            text = node_caption(node)
             if model:
                 text = f"{model}: {text}"
         return text
 
-    def _sync_pickers(self) -> None:
-        names = self._names()
+    def _sync_pickers(self, names: dict[str, Any]) -> None:
         keys = list(self._weights)
         current = self.node_combo.currentData()
         if [self.node_combo.itemData(i) for i in range(self.node_combo.count())] != keys:
@@ -319,8 +326,7 @@ class WeightsView(LazyRedraw, QWidget):
             f"{name} · {param}, epoch {epoch}: mean {s['mean']:.4g}, std {s['std']:.4g}, "
             f"min {s['min']:.4g}, max {s['max']:.4g}  (orange: mean ± std)")
 
-    def _draw_gradients(self) -> None:
-        names = self._names()
+    def _draw_gradients(self, names: dict[str, Any]) -> None:
         hues = max(len(self._grads), 8)
         for i, (key, series) in enumerate(self._grads.items()):
             curve = self._curves.get(key)
@@ -334,17 +340,15 @@ class WeightsView(LazyRedraw, QWidget):
             # log axis: a zero norm would be -inf; draw it at the floor instead
             curve.setData(np.asarray(series.steps), np.maximum(np.asarray(series.norms), 1e-12))
 
-    def _draw_flags(self) -> None:
-        names = self._names()
+    def _draw_flags(self, names: dict[str, Any]) -> None:
         lines = []
         for key, verdict in self.flags().items():
             norm = self._grads[key].recent[-1]
             lines.append(f"⚠ {self._title(key, names)}: gradient norm {norm:.1e} — "
                          f"{HINTS[verdict]}")
-        if lines:
-            self.flags_label.setStyleSheet(f"color: {current_theme().error.name()};")
-            self.flags_label.setText("\n".join(lines))
-        else:
-            self.flags_label.setStyleSheet("")
-            self.flags_label.setText("Gradients look healthy (none vanishing or exploding)."
-                                     if self._grads else "")
+        style = f"color: {current_theme().error.name()};" if lines else ""
+        if self.flags_label.styleSheet() != style:   # restyling re-polishes the label
+            self.flags_label.setStyleSheet(style)
+        self.flags_label.setText("\n".join(lines) if lines else
+                                 "Gradients look healthy (none vanishing or exploding)."
+                                 if self._grads else "")
