@@ -7,7 +7,17 @@ import sys
 
 from cli.common import CommandFailed
 
-COMMANDS = ("validate", "summary", "templates", "nodes", "export-code", "train", "export")
+# command → (module, function), imported only when that command runs
+_HANDLERS = {
+    "validate": ("cli.commands", "cmd_validate"),
+    "summary": ("cli.commands", "cmd_summary"),
+    "templates": ("cli.commands", "cmd_templates"),
+    "nodes": ("cli.commands", "cmd_nodes"),
+    "export-code": ("cli.commands", "cmd_export_code"),
+    "train": ("cli.train_cmd", "cmd_train"),
+    "export": ("cli.export_cmd", "cmd_export"),
+}
+COMMANDS = tuple(_HANDLERS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,15 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_HANDLERS = {
-    "validate": ("cli.commands", "cmd_validate"),
-    "summary": ("cli.commands", "cmd_summary"),
-    "templates": ("cli.commands", "cmd_templates"),
-    "nodes": ("cli.commands", "cmd_nodes"),
-    "export-code": ("cli.commands", "cmd_export_code"),
-    "train": ("cli.train_cmd", "cmd_train"),
-    "export": ("cli.export_cmd", "cmd_export"),
-}
 
 
 def run(argv: list[str]) -> int:

@@ -34,10 +34,10 @@ class Progress:
         elif kind == "epoch":
             self._print(_epoch_line(event, self.epochs))
             self._epoch_start = time.perf_counter()
-        elif kind == "log" and event["level"] != "info":
-            self._print(f"{event['level']}: {event['message']}")
-        elif kind == "log" and event["message"].startswith(("Input ", "resumed", "early stopping", "precision")):
+        elif kind == "log" and event["level"] == "notice":   # worth a line of its own
             self._print(event["message"])
+        elif kind == "log" and event["level"] not in ("info", "error"):   # errors: at the end
+            self._print(f"{event['level']}: {event['message']}")
 
     def _bar(self, e: dict[str, Any]) -> None:
         done = e["step"] / max(e["steps"], 1)
@@ -87,18 +87,11 @@ def cmd_train(args) -> int:
     main_rank = int(os.environ.get("RANK", "0")) == 0
     live = main_rank and sys.stderr.isatty() and not args.quiet and os.environ.get("TERM") != "dumb"
     progress = Progress(sys.stdout if not live else sys.stderr, live) if main_rank else (lambda e: None)
-    errors: list[str] = []
-
-    def emit(event: dict[str, Any]) -> None:
-        if event["kind"] == "error":
-            errors.append(event["message"])
-        progress(event)
-
-    trainer = Trainer(doc, cfg, emit=emit, runs_dir=args.out or "runs", resume=args.resume,
+    trainer = Trainer(doc, cfg, emit=progress, runs_dir=args.out or "runs", resume=args.resume,
                       base_dir=path.resolve().parent, adapt_input=args.dataset is not None)
     result = trainer.fit()
     if result.status == "failed":
-        print(f"error: {errors[-1] if errors else result.error}", file=sys.stderr)
+        print(f"error: {result.error}", file=sys.stderr)
         if result.run_dir:
             print(f"run folder (kept): {result.run_dir}", file=sys.stderr)
         # A bad dataset path or setting is the input's fault (2); a run that broke is 1.

@@ -23,13 +23,9 @@ def group_into_block(doc: Document, graph: Graph, node_ids: list[str], name: str
     inside = [e for e in graph.edges if e.src in selected and e.dst in selected]
 
     block = Graph()
-    names: set[str] = set()
-    sources = list(dict.fromkeys((e.src, e.src_port) for e in incoming))
-    source_name = {}
-    for i, source in enumerate(sources):
-        source_name[source] = _unique("x" if i == 0 else f"x{i + 1}", names)
-    results = list(dict.fromkeys((e.src, e.src_port) for e in outgoing))
-    result_name = {r: _unique("y" if i == 0 else f"y{i + 1}", names) for i, r in enumerate(results)}
+    # The block's Inputs and Outputs: x, x2, x3… and y, y2, y3…, in edge order.
+    source_name = _port_names("x", [(e.src, e.src_port) for e in incoming])
+    result_name = _port_names("y", [(e.src, e.src_port) for e in outgoing])
 
     xs = [graph.nodes[n].position[0] for n in selected]
     ys = [graph.nodes[n].position[1] for n in selected]
@@ -120,20 +116,25 @@ def _check_groupable(doc: Document, graph: Graph, selected: set[str], name: str)
         raise GraphRuleError(f"{graph.nodes[io[0]].title} cannot go inside a block; "
                              "a block's own inputs and outputs are made for you")
     # A path that leaves the selection and comes back would become a loop through the block.
-    outside_after = {e.dst for e in graph.edges if e.src in selected and e.dst not in selected}
-    for start in outside_after:
-        for target in selected:
-            if graph.reaches(start, target):
-                raise GraphRuleError(f"node {start} lies between selected nodes; "
-                                     "select it too, or fewer nodes")
+    after = dict.fromkeys(e.dst for e in graph.edges if e.src in selected and e.dst not in selected)
+    successors: dict[str, list[str]] = {}
+    for e in graph.edges:
+        successors.setdefault(e.src, []).append(e.dst)
+    for start in after:   # edge order: the message names the same node every time
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in successors.get(todo.pop(), ()):
+                if nxt in selected:
+                    raise GraphRuleError(f"node {start} lies between selected nodes; "
+                                         "select it too, or fewer nodes")
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
 
 
-def _unique(wanted: str, taken: set[str]) -> str:
-    name, k = wanted, 2
-    while name in taken:
-        name, k = f"{wanted}_{k}", k + 1
-    taken.add(name)
-    return name
+def _port_names(prefix: str, ports) -> dict[tuple[str, str], str]:
+    distinct = dict.fromkeys(ports)
+    return {port: prefix if i == 0 else f"{prefix}{i + 1}" for i, port in enumerate(distinct)}
 
 
 def _mean(values: list[float]) -> float:

@@ -9,13 +9,20 @@ import copy
 from typing import Any
 
 from graph.document import Document
-from graph.fileformat import graph_to_dict
 from graph.model import Edge, Graph, Node
+
+# A graph's state: copies of its nodes (params, label, position and extra keys exactly as
+# they are: no rounding through the file format) and its edges (immutable, shared).
+GraphState = tuple[list[Node], list[Edge]]
 
 
 def take(doc: Document) -> dict[str, Any]:
-    return {"graph": graph_to_dict(doc.graph),
-            "blocks": {name: graph_to_dict(g) for name, g in doc.blocks.items()}}
+    return {"graph": _state(doc.graph),
+            "blocks": {name: _state(g) for name, g in doc.blocks.items()}}
+
+
+def _state(graph: Graph) -> GraphState:
+    return copy.deepcopy(list(graph.nodes.values())), list(graph.edges)
 
 
 def restore(doc: Document, snapshot: dict[str, Any]) -> list[Graph]:
@@ -33,14 +40,13 @@ def restore(doc: Document, snapshot: dict[str, Any]) -> list[Graph]:
     return created
 
 
-def _fill(graph: Graph, data: dict[str, Any]) -> None:
+def _fill(graph: Graph, state: GraphState) -> None:
+    nodes, edges = state
     for edge in list(graph.edges):
         graph.disconnect(edge)
     for node_id in list(graph.nodes):
         graph.remove_node(node_id)
-    for n in data["nodes"]:
-        extra = {k: v for k, v in n.items() if k not in ("id", "type", "label", "position", "params")}
-        graph.insert_node(Node(n["id"], n["type"], copy.deepcopy(n["params"]), n.get("label", ""),
-                               (float(n["position"][0]), float(n["position"][1])), extra))
-    for e in data["edges"]:
-        graph.insert_edge(Edge(e["src"], e["src_port"], e["dst"], e["dst_port"]))
+    for node in nodes:
+        graph.insert_node(copy.deepcopy(node))   # the snapshot stays as taken, for redo
+    for edge in edges:
+        graph.insert_edge(edge)

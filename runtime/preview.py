@@ -90,7 +90,8 @@ def compute_previews(doc: Document, base_dir: Path | None = None,
 
 def _dataset_sample(doc: Document, cfg: TrainConfig, base_dir: Path | None) -> tuple[Any, str]:
     try:
-        data = fit_to_graph(doc, load_data(cfg, base_dir), cfg, False, lambda _: None, "the graph")
+        data = fit_to_graph(doc, load_data(cfg, base_dir), cfg, False, lambda *_: None,
+                            "the graph")
         if len(data.x_val) == 0:
             raise ValueError("its validation split is empty")
     except Exception as exc:   # no data is no reason to show nothing

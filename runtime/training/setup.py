@@ -33,7 +33,7 @@ class RunParts:
 
 
 def build_run(doc: Document, cfg: TrainConfig, dist: Distributed, base_dir: Path | None,
-              adapt_input: bool, log: Callable[[str], None]) -> RunParts:
+              adapt_input: bool, log: Callable[..., None]) -> RunParts:
     device = dist.device(pick_device(cfg.device))
     if device.type == "cpu":
         # Small models gain little from many threads, and oversubscribed cores (another
@@ -111,7 +111,7 @@ def fit_to_graph(doc: Document, data: DataBundle, cfg: TrainConfig, adapt_input:
             raise
     doc.graph.set_params(node.id, shape=list(data.sample_shape), dtype=data.dtype)
     log(f"Input {node.params['name']!r}: shape {_shape(shape)} → {_shape(data.sample_shape)} "
-        f"({data.dtype}) to fit dataset {data.name!r}")
+        f"({data.dtype}) to fit dataset {data.name!r}", "notice")
     return data
 
 

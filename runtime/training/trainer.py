@@ -82,7 +82,8 @@ class Trainer:
                 train = self.dist.average(self.train_epoch(epoch))
                 self.end_epoch(epoch, train)
                 if self._early_stop():
-                    self._log(f"early stopping: no improvement for {self.cfg.early_stopping} epochs")
+                    self._log(f"early stopping: no improvement for {self.cfg.early_stopping} epochs",
+                              "notice")
                     break
         except _Stopped:
             status = "stopped"
@@ -119,7 +120,7 @@ class Trainer:
         params = sum(p.numel() for c in self.parts.compiled.values() for p in c.module.parameters())
         if self.cfg.precision != "fp32" and self.parts.device.type != "cuda":
             self._log(f"precision {self.cfg.precision} needs CUDA; training in fp32 on "
-                      f"{self.parts.device.type}")
+                      f"{self.parts.device.type}", "notice")
         self.emit(events.event(
             "started", run_dir=str(self.folder.path), device=str(self.parts.device),
             params=params, epochs=self.cfg.epochs, start_epoch=self.state.epoch,
@@ -335,7 +336,7 @@ class Trainer:
             self.state, _ = load_checkpoint(folder, compiled.module,
                                             {name: self.parts.optimizers[name]},
                                             {name: self.parts.schedules[name]})
-        self._log(f"resumed from {path} after epoch {self.state.epoch}")
+        self._log(f"resumed from {path} after epoch {self.state.epoch}", "notice")
 
     def _check_control(self) -> None:
         while self.control.pause_requested() and not self.control.stop_requested():
