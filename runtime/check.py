@@ -7,6 +7,7 @@ from graph.diagnostics import Diagnostic
 from graph.document import Document
 from graph.validate import validate
 from runtime.shapes import ShapeInference, ShapeReport
+from runtime.summary import BYTES_PER_PARAM
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _size_problems(doc: Document, shapes: ShapeReport) -> list[Diagnostic]:
         return []
     biggest = max(shapes.nodes, key=lambda n: shapes.nodes[n].param_count)
     node = doc.graph.nodes[biggest]
-    gigabytes = total * 4 / 1e9
+    gigabytes = total * BYTES_PER_PARAM / 1e9
     return [Diagnostic(
         "too_large", f"the model has {total:,} parameters ({gigabytes:,.0f} GB as float32), "
         f"far more than fits in memory; {node.title} alone has "

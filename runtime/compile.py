@@ -70,7 +70,6 @@ def block_as_document(doc: Document, name: str) -> Document:
     if not any(n.type == "Block" and n.params.get("block") == name
                for g in copy.blocks.values() for n in g):
         del copy.blocks[name]  # otherwise validation would report it twice
-    copy.graph.library = copy.blocks
     return copy
 
 

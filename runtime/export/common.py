@@ -257,18 +257,6 @@ def compare(got, expected, atol: float = 0.0, rtol: float = 0.0,
     return Comparison(True, exact, worst, worst_i)
 
 
-def unique_names(names: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        candidate, k = name, 2
-        while candidate in seen:
-            candidate, k = f"{name}_{k}", k + 1
-        seen.add(candidate)
-        out.append(candidate)
-    return out
-
-
 def describe_step(doc: Document, compiled: Compiled, path: str) -> str | None:
     """'block_1.pool' (a module path in the compiled model) → "node 'pool' (AdaptiveMaxPool2d)
     in block Pooler", or None when the path names no node."""

@@ -10,8 +10,7 @@ import torch
 
 from runtime.export.common import (CHECK_BATCH, EXAMPLE_BATCH, Context, ExportError,
                                    ExportResult, Staging, compare, describe_step,
-                                   example_inputs, quiet, run_model,
-                                   unique_names)
+                                   example_inputs, quiet, run_model)
 from runtime.messages import first_line
 
 ATOL = RTOL = 1e-5
@@ -32,7 +31,7 @@ def export_onnx(ctx: Context) -> ExportResult:
     out = ctx.target("model.onnx")
     module, program = ctx.module, ctx.compiled.program
     input_names = list(program.inputs)
-    output_names = unique_names(list(program.output_names))
+    output_names = list(program.output_names)   # unique: validation refuses duplicates
     example = example_inputs(ctx.doc, ctx.compiled, EXAMPLE_BATCH, seed=0)
     batch = torch.export.Dim(BATCH_AXIS)
     dynamic = {name: {0: batch} for name in input_names}

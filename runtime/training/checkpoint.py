@@ -68,9 +68,7 @@ def save_checkpoint(folder: str | os.PathLike, module: torch.nn.Module, graph_js
                     schedulers: dict[str, Any] | None = None) -> Path:
     """Write a whole checkpoint folder; it appears complete or not at all."""
     folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    tmp = _staging(folder)
     tmp.mkdir(parents=True)
     save_weights(tmp / "model.safetensors", module, graph_json,
                  {"epoch": str(state.epoch), "global_step": str(state.global_step)})
@@ -88,16 +86,33 @@ def save_checkpoint(folder: str | os.PathLike, module: torch.nn.Module, graph_js
            "extra": _jsonable(state.extra), "optimizers": opt_meta, "schedulers": sched_meta}
     (tmp / "state.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
     _fsync_dir(tmp)
-    if folder.exists():
-        old = folder.with_name(folder.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(folder)
+    _swap_into(tmp, folder)
     return folder
+
+
+def copy_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Copy a checkpoint folder over another (epoch-003 → best), as atomically as a save."""
+    target = Path(target)
+    tmp = _staging(target)
+    shutil.copytree(source, tmp)
+    _swap_into(tmp, target)
+
+
+def _staging(folder: Path) -> Path:
+    """The empty place a new `folder` is written before it takes the name."""
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
+
+
+def _swap_into(tmp: Path, folder: Path) -> None:
+    # Swap by renames: at every instant one complete copy exists under a known name.
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def load_checkpoint(folder: str | os.PathLike, module: torch.nn.Module | None = None,

@@ -115,25 +115,26 @@ def parse_config(block: dict[str, Any] | None, overrides: dict[str, Any] | None 
     cfg.grad_clip = reader.float("grad_clip", None, 0.0, 1e9, optional=True)
     cfg.early_stopping = reader.int("early_stopping", None, 1, 100_000, optional=True)
     cfg.device = reader.text("device", cfg.device)
-    cfg.threads = reader.int("threads", 0, 0, 1024)
+    cfg.threads = reader.int("threads", cfg.threads, 0, 1024)
     cfg.precision = reader.choice("precision", cfg.precision, PRECISIONS)
     cfg.augment = reader.dict("augment")
     cfg.watch_nodes = [str(n) for n in block.get("watch_nodes", [])] \
         if isinstance(block.get("watch_nodes", []), list) else []
-    cfg.activation_interval = reader.float("activation_interval", 0.5, 0.0, 3600.0)
-    cfg.previews = reader.bool("previews", False)
+    cfg.activation_interval = reader.float("activation_interval", cfg.activation_interval, 0.0, 3600.0)
+    cfg.previews = reader.bool("previews", cfg.previews)
     cfg.log_every = reader.int("log_every", cfg.log_every, 1, 1_000_000)
-    cfg.report_interval = reader.float("report_interval", 0.2, 0.0, 3600.0)
+    cfg.report_interval = reader.float("report_interval", cfg.report_interval, 0.0, 3600.0)
 
-    opt = _Reader(_as_dict(block.get("optimizer")), "training.optimizer", problems)
-    betas = opt.data.get("betas", [0.9, 0.999])
+    # Defaults come from the dataclasses: one place says what an unset key means.
+    opt, d = _Reader(_as_dict(block.get("optimizer")), "training.optimizer", problems), cfg.optimizer
+    betas = opt.data.get("betas", list(d.betas))
     cfg.optimizer = OptimizerConfig(
-        name=opt.choice("name", "adam", OPTIMIZERS),
-        lr=opt.float("lr", 1e-3, 0.0, 1e6),
-        weight_decay=opt.float("weight_decay", 0.0, 0.0, 1e3),
-        momentum=opt.float("momentum", 0.9, 0.0, 1.0),
-        nesterov=opt.bool("nesterov", False),
-        betas=tuple(betas) if _is_betas(betas) else (0.9, 0.999))
+        name=opt.choice("name", d.name, OPTIMIZERS),
+        lr=opt.float("lr", d.lr, 0.0, 1e6),
+        weight_decay=opt.float("weight_decay", d.weight_decay, 0.0, 1e3),
+        momentum=opt.float("momentum", d.momentum, 0.0, 1.0),
+        nesterov=opt.bool("nesterov", d.nesterov),
+        betas=tuple(betas) if _is_betas(betas) else d.betas)
     if not _is_betas(betas):
         problems.append(f"training.optimizer.betas: must be two numbers in [0, 1), got {betas!r}")
     if cfg.optimizer.nesterov and cfg.optimizer.name == "sgd" and cfg.optimizer.momentum == 0:
@@ -142,21 +143,21 @@ def parse_config(block: dict[str, Any] | None, overrides: dict[str, Any] | None 
     sched_block = block.get("schedule", {})
     if isinstance(sched_block, str):
         sched_block = {"name": sched_block}
-    sch = _Reader(_as_dict(sched_block), "training.schedule", problems)
+    sch, d = _Reader(_as_dict(sched_block), "training.schedule", problems), cfg.schedule
     cfg.schedule = ScheduleConfig(
-        name=sch.choice("name", "none", SCHEDULES),
-        step_size=sch.int("step_size", 10, 1, 100_000),
-        gamma=sch.float("gamma", 0.1, 0.0, 1.0),
-        patience=sch.int("patience", 3, 0, 100_000),
-        min_lr=sch.float("min_lr", 0.0, 0.0, 1e6),
-        max_lr=sch.float("max_lr", None, 0.0, 1e6, optional=True))
+        name=sch.choice("name", d.name, SCHEDULES),
+        step_size=sch.int("step_size", d.step_size, 1, 100_000),
+        gamma=sch.float("gamma", d.gamma, 0.0, 1.0),
+        patience=sch.int("patience", d.patience, 0, 100_000),
+        min_lr=sch.float("min_lr", d.min_lr, 0.0, 1e6),
+        max_lr=sch.float("max_lr", d.max_lr, 0.0, 1e6, optional=True))
 
-    gan = _Reader(_as_dict(block.get("gan")), "training.gan", problems)
+    gan, d = _Reader(_as_dict(block.get("gan")), "training.gan", problems), cfg.gan
     cfg.gan = GanConfig(
-        generator=gan.text("generator", "Generator"),
-        discriminator=gan.text("discriminator", "Discriminator"),
-        latent_dim=gan.int("latent_dim", None, 1, 1 << 16, optional=True),
-        samples=gan.int("samples", 16, 1, 256))
+        generator=gan.text("generator", d.generator),
+        discriminator=gan.text("discriminator", d.discriminator),
+        latent_dim=gan.int("latent_dim", d.latent_dim, 1, 1 << 16, optional=True),
+        samples=gan.int("samples", d.samples, 1, 256))
     if problems:
         raise ConfigError(problems)
     return cfg

@@ -56,7 +56,7 @@ class Supervised:
             out = first_output(self.model(x))
             loss, out, target = self._loss(out, x, y)
         norm = stepper.step(loss, where)
-        metrics = {"loss": loss.detach()}
+        metrics = {"loss": stepper.last_loss}
         if self.kind == "classification":
             metrics["accuracy"] = (out.detach().argmax(1) == target).float().mean()
         if norm is not None:
@@ -174,7 +174,7 @@ class Gan:
             score = first_output(self.discriminator(fake)).float().reshape(n, -1)
             g_loss = F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
         g_step.step(g_loss, f"{where} (generator)")
-        return {"loss": g_loss.detach(), "d_loss": d_loss.detach(),
+        return {"loss": g_step.last_loss, "d_loss": d_step.last_loss,
                 "d_real": torch.sigmoid(real_score).mean().detach(),
                 "d_fake": torch.sigmoid(fake_score).mean().detach()}
 

@@ -20,6 +20,7 @@ class Stepper:
         self.optimizer = optimizer
         self.device = device
         self.grad_clip = grad_clip
+        self.last_loss = math.nan
         # Mixed precision is a CUDA feature here; on CPU and MPS the run stays fp32 (said in
         # the log by the trainer) rather than silently slower or less accurate.
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision) \
@@ -33,8 +34,10 @@ class Stepper:
         return torch.autocast(self.device.type, dtype=self.dtype)
 
     def step(self, loss: torch.Tensor, where: str) -> float | None:
-        """Backward and update. Returns the gradient norm when clipping computed it."""
-        value = float(loss.detach().float().mean())
+        """Backward and update. Returns the gradient norm when clipping computed it; the
+        loss as a float is left in `last_loss` (read once here for the NaN check, so the
+        recipe need not read it from the device again)."""
+        value = self.last_loss = float(loss.detach().float().mean())
         if not math.isfinite(value):
             raise NonFiniteLoss(value, where)
         self.optimizer.zero_grad(set_to_none=True)

@@ -3,7 +3,6 @@ reports, checkpoints and checks its stop flag. The CLI and the tests run it in-p
 the editor runs the very same loop in a worker process (worker.py)."""
 from __future__ import annotations
 
-import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from runtime.compile import CompileError
 from runtime.data import augment_batch, batches
 from runtime.data.bundle import DataError
 from runtime.training import events, observe
-from runtime.training.checkpoint import CheckpointError, CheckpointState, load_checkpoint, save_checkpoint
+from runtime.training.checkpoint import (CheckpointError, CheckpointState, copy_checkpoint,
+                                          load_checkpoint, save_checkpoint)
 from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.control import Control
 from runtime.training.device import DeviceError
@@ -313,17 +313,8 @@ class Trainer:
         if not self.dist.is_main:
             return
         for suffix in [""] if "model" in self.parts.compiled else [f"-{m}" for m in self.parts.compiled]:
-            src = self.folder.checkpoint_dir(source + suffix)
-            dst = self.folder.checkpoint_dir(target + suffix)
-            tmp, old = dst.with_name(dst.name + ".partial"), dst.with_name(dst.name + ".old")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(src, tmp)
-            # Swap by renames: at every instant one complete copy exists under a known name.
-            shutil.rmtree(old, ignore_errors=True)
-            if dst.exists():
-                dst.rename(old)
-            tmp.rename(dst)
-            shutil.rmtree(old, ignore_errors=True)
+            copy_checkpoint(self.folder.checkpoint_dir(source + suffix),
+                            self.folder.checkpoint_dir(target + suffix))
 
     def _resume(self, path: Path) -> None:
         if (path / "checkpoints").is_dir():  # a run folder: continue it from its last checkpoint
