@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
@@ -19,24 +21,42 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal
 
 _pool: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
 
 
 def _start_worker() -> None:
-    # The helper shares the machine with a training run: one thread is plenty for
-    # previews and keeps it from competing with the run for cores.
+    # The helper shares the machine with the editor and a training run: one thread at a
+    # lower priority is plenty for previews, and leaves the cores to those two.
+    if hasattr(os, "nice"):
+        os.nice(10)
     import torch
     torch.set_num_threads(1)
 
 
+def _noop() -> None:
+    pass
+
+
+def start() -> None:
+    """Start the helper process now, from a thread: starting a process costs the calling
+    thread tens of milliseconds, which the event loop should not pay on a first preview."""
+    threading.Thread(target=submit, args=(_noop,), name="nodetorch-helper-start",
+                     daemon=True).start()
+
+
 def submit(fn: Callable[..., Any], *args: Any) -> Future:
     global _pool
-    if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"),
-                                    initializer=_start_worker)
+    with _lock:   # start() may be creating it on its own thread
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"),
+                                        initializer=_start_worker)
+        pool = _pool
     try:
-        return _pool.submit(fn, *args)
+        return pool.submit(fn, *args)
     except BrokenProcessPool:
-        _pool = None
+        with _lock:
+            if _pool is pool:
+                _pool = None
         return submit(fn, *args)
 
 

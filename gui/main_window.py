@@ -84,6 +84,8 @@ class MainWindow(FileActions, QMainWindow):
         self.summary = SummaryWidget(self.session)
         self.history = QUndoView(self.session.undo)
         from gui.node_previews import NodePreviewService
+        from gui import background
+        background.start()   # the helper process for previews, started off the GUI thread
         self.previews = NodePreviewService(self.session, self)
         self.view.previews = self.previews
         self.previews.updated.connect(self.view.refresh_preview)
