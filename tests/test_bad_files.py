@@ -13,56 +13,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 import main as entry
-from graph.fileformat import dumps
-from graph.loader import load_file, loads
-
-ROOT = Path(__file__).resolve().parents[1]
-LENET = ROOT / "templates" / "lenet5.json"
-BASE = LENET.read_text(encoding="utf-8")
-# Where a load problem is: a JSON path ($.graph.nodes[1].params) or a line and column.
-JSON_PATH = r"\$(?:\.[A-Za-z_][\w]*|\[\d+\])*"
-LINE_COL = r"line \d+, column \d+"
-
-
-# --- building bad files ---------------------------------------------------------------------
-def edited(change: Callable[[dict], None]) -> str:
-    """lenet5.json, parsed, changed in place by `change`, written back as JSON text."""
-    data = json.loads(BASE)
-    change(data)
-    return json.dumps(data, indent=1)
-
-
-def node(data: dict, node_id: str) -> dict:
-    return next(n for n in data["graph"]["nodes"] if n["id"] == node_id)
-
-
-def set_param(node_id: str, name: str, value) -> Callable[[dict], None]:
-    return lambda d: node(d, node_id)["params"].__setitem__(name, value)
-
-
-def set_key(node_id: str, key: str, value) -> Callable[[dict], None]:
-    return lambda d: node(d, node_id).__setitem__(key, value)
-
-
-def drop_key(node_id: str, key: str) -> Callable[[dict], None]:
-    return lambda d: node(d, node_id).pop(key)
-
-
-def literal(old: str, new: str) -> str:
-    """lenet5.json with one piece of text replaced (for what json.dumps cannot write)."""
-    assert BASE.count(old) >= 1, old
-    return BASE.replace(old, new, 1)
-
-
-def cut_after(marker: str, extra: int = 0) -> str:
-    """lenet5.json cut just after the first `marker` (plus `extra` characters)."""
-    i = BASE.index(marker) + len(marker) + extra
-    return BASE[:i]
+from tests.file_edits import (BASE, LINE_COL, ROOT, cut_after, drop_key, edited, literal,
+                              set_key, set_param)
 
 
 def cycle(d: dict) -> None:
@@ -424,68 +380,3 @@ def test_no_traceback_reaches_the_terminal(subprocess_results, name):
     for phrase in SUBPROCESS_CASES[name][1]:
         assert phrase in err
     assert len(err.splitlines()) <= 3, "a short message, not a dump"
-
-
-# --- the loader loses nothing ---------------------------------------------------------------
-def test_duplicate_id_keeps_every_node(tmp_path):
-    path = tmp_path / "dup.json"
-    path.write_text(edited(set_key("relu1", "id", "conv1")))
-    doc = load_file(path)
-    assert len(doc.graph.nodes) == 14
-    assert doc.graph.nodes["conv1"].type == "Conv2d"
-    assert doc.graph.nodes["conv1_2"].type == "ReLU"
-    [problem] = [p for p in doc.load_problems if p.code == "duplicate_id"]
-    assert problem.node_id == "conv1_2" and problem.path == "$.graph.nodes[2].id"
-
-
-def test_dangling_edge_keeps_every_node_and_the_other_edges(tmp_path):
-    path = tmp_path / "dangling.json"
-    path.write_text(edited(lambda d: d["graph"]["edges"][1].__setitem__("dst", "ghost")))
-    doc = load_file(path)
-    assert len(doc.graph.nodes) == 14
-    assert len(doc.graph.edges) == 12
-    [problem] = doc.load_problems
-    assert problem.code == "dangling_edge" and problem.path == "$.graph.edges[1]"
-    assert problem.node_id == "conv1"
-
-
-def test_unknown_keys_survive_a_round_trip(tmp_path):
-    def future(d):
-        d["made_by"] = {"tool": "NodeTorch 9", "plugins": ["a", "b"]}
-        d["training"]["scheduler"] = {"name": "cosine", "warmup": 3}
-        node(d, "conv1")["color"] = "#ff0000"
-        node(d, "conv1")["notes"] = {"why": "edge detector"}
-        node(d, "conv1")["params"]["future_param"] = 7
-    path = tmp_path / "future.json"
-    path.write_text(edited(future))
-    first = load_file(path)
-    text = dumps(first)
-    second = loads(text, "round-trip")
-    for doc in (first, second):
-        assert doc.extra == {"made_by": {"tool": "NodeTorch 9", "plugins": ["a", "b"]}}
-        assert doc.training["scheduler"] == {"name": "cosine", "warmup": 3}
-        assert doc.training["dataset"] == {"name": "digits", "resize_to_input": True}
-        conv1 = doc.graph.nodes["conv1"]
-        assert conv1.extra == {"color": "#ff0000", "notes": {"why": "edge detector"}}
-        assert conv1.params["future_param"] == 7
-        assert len(doc.graph.nodes) == 14 and len(doc.graph.edges) == 13
-    assert dumps(second) == text, "a second save changes nothing"
-    saved = json.loads(text)
-    assert saved["made_by"]["plugins"] == ["a", "b"]
-    assert node(saved, "conv1")["notes"] == {"why": "edge detector"}
-
-
-def test_renamed_type_is_saved_under_its_new_name(tmp_path):
-    path = tmp_path / "old.json"
-    path.write_text(edited(set_key("conv1", "type", "Conv2D")))
-    doc = load_file(path)
-    assert doc.graph.nodes["conv1"].type == "Conv2d"
-    assert node(json.loads(dumps(doc)), "conv1")["type"] == "Conv2d"
-
-
-@pytest.mark.parametrize("bad", ["NaN", "1e400", "9" * 500])
-def test_number_errors_name_their_location(bad):
-    text = literal('"out_channels": 6', f'"out_channels": {bad}')
-    with pytest.raises(Exception) as info:
-        loads(text, "f.json")
-    assert re.search(rf"{JSON_PATH}\.out_channels|{LINE_COL}", str(info.value))

@@ -11,6 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from gui.insights.lazy_redraw import LazyRedraw
 from gui.insights.run_records import RunRecord, config_diff, metric_series, scan_runs
 from gui.theme import current_theme
 
@@ -26,7 +27,7 @@ _CHANGES_SHOWN = 2   # diffs in the cell; the tooltip has them all
 _PATH_ROLE = Qt.UserRole
 
 
-class RunHistoryView(QWidget):
+class RunHistoryView(LazyRedraw, QWidget):
     run_selected = Signal(str)   # a run folder, on double click
 
     def __init__(self, runs_dir: str | Path, graph_name_provider: Callable[[], str | None]
@@ -86,7 +87,6 @@ class RunHistoryView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
-        self._stale = False
         if read_now:
             self.refresh()
         else:
@@ -116,15 +116,10 @@ class RunHistoryView(QWidget):
     def refresh_when_seen(self) -> None:
         """refresh() now if the list can be seen, else when it is next shown or asked for:
         reading every run's metrics is wasted on a tab nobody opens."""
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
+        self._draw_if_visible()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
+    def flush(self) -> None:   # LazyRedraw: what showing a stale view does
+        self.refresh()
 
     def runs(self) -> list[RunRecord]:
         if self._stale:
