@@ -274,7 +274,7 @@ def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnosti
                 "exist; the edge was dropped", node_id=present, block=block, path=where,
                 hint="reconnect the node by hand"))
             continue
-        if edge in graph.edges:
+        if graph.has_edge(edge):
             problems.append(Diagnostic("duplicate_edge", f"edge {edge} is listed twice; "
                                        "kept once", node_id=edge.dst, severity="warning",
                                        block=block, path=where))

@@ -62,7 +62,11 @@ class Graph:
 
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
-        self.edges: list[Edge] = []
+        self.edges: list[Edge] = []          # in file order; change only through the methods
+        # Kept in step with `edges` by insert_edge, disconnect and reorder, so that asking
+        # "is this edge there?" or "what feeds this node?" costs the same on 5,000 nodes.
+        self._edge_set: set[Edge] = set()
+        self._into: dict[str, list[Edge]] = {}
         self.library: dict[str, Graph] | None = None
         self._listeners: list[Listener] = []
         self._next_id = 1
@@ -109,8 +113,11 @@ class Graph:
         outs = [n.params.get("name", n.id) for n in self.nodes.values() if n.type == "Output"]
         return ins, outs
 
+    def has_edge(self, edge: Edge) -> bool:
+        return edge in self._edge_set
+
     def edges_into(self, node_id: str, port: str | None = None) -> list[Edge]:
-        return [e for e in self.edges if e.dst == node_id and (port is None or e.dst_port == port)]
+        return [e for e in self._into.get(node_id, ()) if port is None or e.dst_port == port]
 
     def edges_out_of(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.src == node_id]
@@ -208,6 +215,9 @@ class Graph:
         self.nodes = dict(sorted(self.nodes.items(), key=lambda kv: rank.get(kv[0], len(rank))))
         edge_rank = {e: i for i, e in enumerate(edge_order)}
         self.edges.sort(key=lambda e: edge_rank.get(e, len(edge_rank)))
+        self._into = {}
+        for e in self.edges:
+            self._into.setdefault(e.dst, []).append(e)
 
     # --- edge changes ---------------------------------------------------------------------
     def connect_problem(self, edge: Edge) -> str | None:
@@ -241,15 +251,18 @@ class Graph:
         for node_id in (edge.src, edge.dst):
             if node_id not in self.nodes:
                 raise GraphRuleError(f"edge {edge} refers to a missing node {node_id!r}")
-        if edge in self.edges:
+        if edge in self._edge_set:
             raise GraphRuleError(f"edge {edge} exists already")
         self.edges.append(edge)
+        self._edge_set.add(edge)
+        self._into.setdefault(edge.dst, []).append(edge)
         self._emit(GraphEvent("edge_added", edge=edge))
         return edge
 
     def disconnect(self, edge: Edge) -> None:
-        try:
-            self.edges.remove(edge)
-        except ValueError:
-            raise GraphRuleError(f"there is no edge {edge}") from None
+        if edge not in self._edge_set:
+            raise GraphRuleError(f"there is no edge {edge}")
+        self.edges.remove(edge)
+        self._edge_set.discard(edge)
+        self._into[edge.dst].remove(edge)
         self._emit(GraphEvent("edge_removed", edge=edge))
