@@ -350,7 +350,7 @@ def main() -> int:
               f"({count('n_activations'):.1f} captures); 'step' events' samples_per_s median "
               f"{med(rates) if rates else float('nan'):,.0f}")
     names = {"validate": "validation", "_save": "checkpoint write",
-             "_copy_checkpoint": "copies to last/ and best/", "_report_insides": "weight stats"}
+             "_copy_checkpoint": "links last/ and best/", "_report_insides": "weight stats"}
     parts = ", ".join(f"{text} {med(e.parts.get(key, 0.0) for e in o) * 1e3:.1f}"
                       for key, text in names.items())
     print(f"ours, end of epoch: median {med(e.end for e in o) * 1e3:.1f} ms ({parts} ms)")

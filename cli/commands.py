@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from cli.common import (EXIT_OK, EXIT_PROBLEMS, CommandFailed, fmt_count, open_document,
-                        print_diagnostics)
+                        print_diagnostics, shown_path)
 from graph.fileformat import format_json, write_atomic
 from graph.templates import list_templates
+from graph.text import printable
 from runtime.check import check_document
 from runtime.summary import summarize
 
@@ -19,10 +20,10 @@ def cmd_validate(args) -> int:
     print_diagnostics(doc, result.diagnostics)
     if result.errors:
         n = len(result.errors)
-        print(f"{path}: {n} problem{'s' if n != 1 else ''}")
+        print(f"{shown_path(path)}: {n} problem{'s' if n != 1 else ''}")
         return EXIT_PROBLEMS
     total = result.shapes.total_params
-    print(f"OK: {path} — {len(doc.graph)} nodes, {fmt_count(total)} parameters")
+    print(f"OK: {shown_path(path)} — {len(doc.graph)} nodes, {fmt_count(total)} parameters")
     return EXIT_OK
 
 
@@ -32,7 +33,7 @@ def _checked(doc, path: Path, refusal: str):
     if not result.errors:
         return result
     print_diagnostics(doc, result.errors)
-    print(f"{path}: {refusal}")
+    print(f"{shown_path(path)}: {refusal}")
     return None
 
 
@@ -45,7 +46,9 @@ def cmd_summary(args) -> int:
     if args.json:
         print(format_json(summary.to_json()))
     else:
-        print(summary.table(doc.name or path.stem))
+        # Ids and names come from the file: each line escaped, the layout kept.
+        table = summary.table(doc.name or path.stem)
+        print("\n".join(printable(line, 10_000) for line in table.splitlines()))
     return EXIT_OK
 
 
@@ -81,7 +84,7 @@ def cmd_nodes(args) -> int:
 
 
 def cmd_export_code(args) -> int:
-    from runtime.codegen import export_code
+    from runtime.codegen import CodeExportError, export_code
     from runtime.lower import lower
 
     doc, path = open_document(args.file)
@@ -93,9 +96,14 @@ def cmd_export_code(args) -> int:
     program = lower(doc, result.shapes)
     out = Path(args.out)
     try:
-        write_atomic(out, export_code(program, source=path.name))
+        code = export_code(program, source=path.name)
+    except CodeExportError as exc:
+        raise CommandFailed(f"error: {shown_path(path)}: {exc}", EXIT_PROBLEMS) from None
+    try:
+        write_atomic(out, code)
     except OSError as exc:
-        raise CommandFailed(f"error: cannot write {out}: {exc.strerror or exc}", 2) from None
+        raise CommandFailed(f"error: cannot write {shown_path(out)}: {exc.strerror or exc}",
+                            2) from None
     params = result.shapes.total_params
-    print(f"wrote {out} (class {program.class_name}, {fmt_count(params)} parameters)")
+    print(f"wrote {shown_path(out)} (class {program.class_name}, {fmt_count(params)} parameters)")
     return EXIT_OK

@@ -11,7 +11,9 @@ def cmd_export(args) -> int:
     from graph.loader import LoadError, loads
     from runtime.compile import CompileError
     from runtime.export import ExportError, WeightsError, export_model, resolve_weights
+    from runtime.training.durable import is_disk_full
 
+    _clear_stale_checkpoints(Path(args.source))
     try:
         state, graph_json, where = resolve_weights(args.source)
     except WeightsError as exc:
@@ -35,6 +37,10 @@ def cmd_export(args) -> int:
         raise CommandFailed(f"error: {exc}", EXIT_PROBLEMS) from None
     except OSError as exc:
         target = exc.filename or out
+        if is_disk_full(exc):
+            raise CommandFailed(f"error: cannot write {target}: the disk is full (no space "
+                                "left on device); no file was replaced or left half-written",
+                                EXIT_BAD_FILE) from None
         raise CommandFailed(f"error: cannot write {target}: {exc.strerror or exc}",
                             EXIT_BAD_FILE) from None
     except Exception as exc:  # a bug or an exotic torch failure: one line, not a traceback
@@ -46,6 +52,21 @@ def cmd_export(args) -> int:
     for note in result.notes:
         print(f"note: {note}")
     return EXIT_OK
+
+
+def _clear_stale_checkpoints(source: Path) -> None:
+    """What a killed training run left half-written in the run folder goes before the
+    weights are picked (only leftovers whose writer is gone: a run may still be writing)."""
+    from runtime.training.commit import clear_stale
+
+    for checkpoints in (source / "checkpoints", source):
+        if checkpoints.name == "checkpoints" and checkpoints.is_dir():
+            try:
+                for done in clear_stale(checkpoints):
+                    print(f"note: {checkpoints}: {done} (left by a run that ended early)")
+            except OSError:
+                pass   # read-only or shared: picking still skips what is not committed
+            return
 
 
 def _source_name(where: Path) -> str:

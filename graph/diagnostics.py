@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graph.text import as_name, printable
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -15,14 +17,20 @@ class Diagnostic:
     block: str | None = None  # the block definition the node lives in; None: the main graph
     path: str = ""     # JSON path in the file, when the problem came from loading
 
+    def __post_init__(self) -> None:
+        # Messages quote ids, labels and names from the file: escape and bound them once
+        # here, so the CLI, the Problems dock and logs all show the same safe text.
+        for name in ("message", "hint", "path"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
+
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
 
     def where(self) -> str:
-        place = f"node {self.node_id}" if self.node_id else "graph"
+        place = f"node {as_name(self.node_id)}" if self.node_id else "graph"
         if self.block:
-            place = f"block {self.block}, {place}"
+            place = f"block {as_name(self.block)}, {place}"
         return place
 
     def line(self, node_type: str | None = None) -> str:

@@ -1,16 +1,18 @@
 """Writing documents: versioned, human-readable JSON with a stable key order.
 
 Short lists and edges stay on one line so a diff of two saves shows what changed.
-Saves are atomic: a crash mid-save leaves the old file, never half a file.
+Saves are atomic: a crash mid-save leaves the old file, never half a file (graph/atomic_file.py:
+the temp file's name says whose it is, stale ones are cleaned, the file keeps its mode).
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
 from pathlib import Path
 from typing import Any
 
+from graph.atomic_file import write_atomic
 from graph.catalog import get_spec
 from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
 from graph.model import Graph, Node
@@ -59,27 +61,20 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
 
 
 def dumps(doc: Document) -> str:
-    return format_json(document_to_dict(doc)) + "\n"
+    return _escape_lone_surrogates(format_json(document_to_dict(doc)) + "\n")
+
+
+# A lone surrogate (a name read from a file with "\udc80" in it) cannot be written as UTF-8;
+# outside strings JSON has none, so its \u escape reads back as exactly the same string.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_lone_surrogates(text: str) -> str:
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def save(doc: Document, path: str | os.PathLike) -> None:
     write_atomic(Path(path), dumps(doc))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def format_json(value: Any, indent: int = 0) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,17 @@ from graph.catalog import RENAMED, SPECS
 from graph.diagnostics import Diagnostic
 from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
 from graph.model import Edge, Graph, Node
+from graph.walk import gc_paused
+from graph.text import as_name, printable, shown
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_INT_DIGITS = 100
+# A graph file nests about eight levels (graph, nodes, a node, params, a tuple); past this
+# it is not a graph, and Python's json and every walk over the data would recurse deeply.
+MAX_JSON_DEPTH = 64
+# Longer type names are not compared with the catalog for a "did you mean" (difflib is
+# quadratic in the name's length).
+MAX_SUGGEST_LENGTH = 100
 _NODE_KEYS = {"id", "type", "label", "position", "params"}
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 
@@ -35,31 +45,56 @@ class LoadError(Exception):
 def _locate(p: Diagnostic) -> str:
     where = p.path or ""
     if p.node_id:
-        where += f" (node {p.node_id})"
+        where += f" (node {as_name(p.node_id)})"
     return f"{where}: " if where else ""
 
 
 def load_file(path: str | Path) -> Document:
     path = Path(path)
-    source = str(path)
-    try:
-        if path.is_dir():
-            raise LoadError(source, [Diagnostic("read", "is a folder, not a graph file")])
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise LoadError(source, [Diagnostic("read", "is too large to be a graph file "
-                                                f"(over {MAX_FILE_BYTES // 2**20} MB)")])
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(source, [Diagnostic("read", f"cannot be read: {exc.strerror or exc}")]) from None
+    source = printable(str(path), 300)
+    raw = _read_bounded(path, source)
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
         raise LoadError(source, [Diagnostic(
-            "parse", "is not a text file (not UTF-8); a NodeTorch graph is a .json file")]) from None
+            "parse", f"is not a text file: byte 0x{raw[exc.start]:02x} at offset {exc.start:,} "
+            f"(line {line:,}) is not UTF-8; a NodeTorch graph is a UTF-8 .json file")]) from None
     return loads(text, source)
 
 
+def _read_bounded(path: Path, source: str) -> bytes:
+    """The file's bytes, refusing anything that is not a regular file before opening it
+    (a FIFO would block, /dev/zero never ends) and never reading past the cap (a file in
+    /proc says its size is 0, and a file may grow while it is read)."""
+    def refuse(message: str) -> LoadError:
+        return LoadError(source, [Diagnostic("read", message)])
+
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise refuse("is a folder, not a graph file")
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("is not a regular file (a device, pipe or socket); "
+                         "open a saved .json graph file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise refuse(f"is too large to be a graph file ({info.st_size:,} bytes; "
+                         f"the limit is {MAX_FILE_BYTES // 2**20} MB)")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"is too large to be a graph file (over {MAX_FILE_BYTES // 2**20} MB)")
+    return raw
+
+
 def loads(text: str, source: str = "<text>") -> Document:
+    with gc_paused():
+        return _load(text, source)
+
+
+def _load(text: str, source: str) -> Document:
     data = _parse(text, source)
     problems: list[Diagnostic] = []
     _check_top(data, problems)
@@ -82,9 +117,10 @@ def loads(text: str, source: str = "<text>") -> Document:
 def _parse(text: str, source: str) -> Any:
     if not text.strip():
         raise LoadError(source, [Diagnostic("parse", "is empty")])
+    bad_numbers = _BadNumber.Collector()
     try:
-        data = json.loads(text, parse_constant=_BadNumber.constant, parse_float=_BadNumber.float,
-                          parse_int=_BadNumber.int)
+        data = json.loads(text, parse_constant=bad_numbers.constant,
+                          parse_float=bad_numbers.float, parse_int=bad_numbers.int)
     except json.JSONDecodeError as exc:
         # A string still open at the end (json reports where it started) means a cut too.
         cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
@@ -93,11 +129,93 @@ def _parse(text: str, source: str) -> Any:
         raise LoadError(source, [Diagnostic(
             "parse", f"is not valid JSON at line {exc.lineno}, column {exc.colno}: {msg}{hint}")]) from None
     except RecursionError:
-        raise LoadError(source, [Diagnostic("parse", "is nested too deeply to be a graph file")]) from None
-    bad = list(_BadNumber.find(data, "$"))
-    if bad:
-        raise LoadError(source, [Diagnostic("parse", n.reason, path=path) for path, n in bad])
+        # Deeper than json's own limit; the text scan below says where.
+        raise LoadError(source, [_first_too_deep(text)]) from None
+    if _too_deep(data):
+        raise LoadError(source, [_first_too_deep(text)])
+    if bad_numbers.found:
+        raise LoadError(source, [Diagnostic("parse", n.reason, path=path)
+                                 for path, n in _bad_numbers_in(data)])
     return data
+
+
+def _too_deep(data: Any) -> bool:
+    """Does the data nest deeper than MAX_JSON_DEPTH? Containers only, explicit stack."""
+    stack = [(data, 1)] if type(data) in (dict, list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        for v in value.values() if type(value) is dict else value:
+            if type(v) is dict or type(v) is list:
+                stack.append((v, depth + 1))
+    return False
+
+
+def _bad_numbers_in(data: Any) -> list[tuple[str, "_BadNumber"]]:
+    """The bad numbers with their JSON paths, in file order (only run when json's hooks
+    saw one: paths are put together only for what is reported)."""
+    bad = []
+    # (value, parent entry, key in parent)
+    stack: list[tuple[Any, Any, Any]] = [(data, None, None)]
+    while stack:
+        entry = stack.pop()
+        value = entry[0]
+        if isinstance(value, dict):
+            stack.extend((v, entry, k) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, entry, i) for i, v in enumerate(value))
+        elif isinstance(value, _BadNumber):
+            bad.append((_path_of(entry), value))
+    bad.reverse()  # the stack visits the last item first
+    return bad
+
+
+def _path_of(entry) -> str:
+    parts = []
+    while entry[1] is not None:
+        parts.append(entry[2])
+        entry = entry[1]
+    return _json_path(parts[::-1])
+
+
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"\s*:?|[\[\]{},]')
+
+
+def _first_too_deep(text: str) -> Diagnostic:
+    """Where the text first nests deeper than MAX_JSON_DEPTH, with the JSON path there,
+    found without recursion (one pass over brackets, commas and strings). Slow-ish, so
+    only run once the data is known to be too deep."""
+    path: list[str | int] = []   # per open container: its current key (object) or index
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            if len(path) >= MAX_JSON_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                column = match.start() - text.rfind("\n", 0, match.start())
+                return Diagnostic(
+                    "parse", f"nests deeper than {MAX_JSON_DEPTH} levels at line {line:,}, "
+                    f"column {column:,}; a graph file is never nested that deeply",
+                    path=_json_path(path))
+            path.append(0 if token == "[" else "")
+        elif token == "]" or token == "}":
+            if path:
+                path.pop()
+        elif token == ",":
+            if path and isinstance(path[-1], int):
+                path[-1] += 1
+        elif token.endswith(":") and path and isinstance(path[-1], str):
+            try:
+                path[-1] = json.loads(token[:-1].rstrip())
+            except ValueError:
+                path[-1] = "?"
+    return Diagnostic("parse", f"nests deeper than {MAX_JSON_DEPTH} levels; a graph file is "
+                      "never nested that deeply")
+
+
+def _json_path(parts: list[str | int]) -> str:
+    text = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return printable(text, 200)
 
 
 class _BadNumber:
@@ -107,36 +225,33 @@ class _BadNumber:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
-    @classmethod
-    def constant(cls, name: str) -> "_BadNumber":
-        return cls(f"holds {name}, which is not a number a graph file may contain")
+    class Collector:
+        """json's number hooks for one parse; `found` tells whether any number was bad,
+        so a clean file (nearly all) is never walked to look for them."""
 
-    @classmethod
-    def float(cls, text: str) -> "float | _BadNumber":
-        value = float(text)
-        if value in (float("inf"), float("-inf")):
-            return cls(f"holds the number {text[:20]}, which is too large")
-        return value
+        def __init__(self) -> None:
+            self.found = False
 
-    @classmethod
-    def int(cls, text: str) -> "int | _BadNumber":
-        # Python refuses int() past 4300 digits, and ints past ~1e308 cannot become
-        # floats; no graph needs a number that long.
-        digits = len(text.lstrip("-"))
-        if digits > MAX_INT_DIGITS:
-            return cls(f"holds a whole number {digits} digits long, which is too large")
-        return int(text)
+        def _bad(self, reason: str) -> "_BadNumber":
+            self.found = True
+            return _BadNumber(reason)
 
-    @classmethod
-    def find(cls, value: Any, path: str):
-        if isinstance(value, cls):
-            yield path, value
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                yield from cls.find(v, f"{path}.{k}")
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                yield from cls.find(v, f"{path}[{i}]")
+        def constant(self, name: str) -> "_BadNumber":
+            return self._bad(f"holds {name}, which is not a number a graph file may contain")
+
+        def float(self, text: str) -> "float | _BadNumber":
+            value = float(text)
+            if value in (float("inf"), float("-inf")):
+                return self._bad(f"holds the number {text[:20]}, which is too large")
+            return value
+
+        def int(self, text: str) -> "int | _BadNumber":
+            # Python refuses int() past 4300 digits, and ints past ~1e308 cannot become
+            # floats; no graph needs a number that long.
+            digits = len(text.lstrip("-"))
+            if digits > MAX_INT_DIGITS:
+                return self._bad(f"holds a whole number {digits} digits long, which is too large")
+            return int(text)
 
 
 # --- stage 2: structure -------------------------------------------------------------------
@@ -149,10 +264,10 @@ def _check_top(data: Any, problems: list[Diagnostic]) -> None:
         return
     fmt = data.get("format", FORMAT_NAME)
     if fmt != FORMAT_NAME:
-        bad("$.format", f"says {fmt!r}; a NodeTorch graph says {FORMAT_NAME!r}")
+        bad("$.format", f"says {shown(fmt)}; a NodeTorch graph says {FORMAT_NAME!r}")
     version = data.get("version", FORMAT_VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        bad("$.version", f"must be a positive whole number, found {version!r}")
+        bad("$.version", f"must be a positive whole number, found {shown(version)}")
     elif version > FORMAT_VERSION:
         bad("$.version", f"is {version}: this file was written by a newer NodeTorch "
                          f"(this one reads up to version {FORMAT_VERSION})")
@@ -222,9 +337,10 @@ def _resolve_types(g: dict, path: str, problems: list[Diagnostic]) -> None:
         if type_id in SPECS:
             n["type"] = type_id
             continue
-        close = difflib.get_close_matches(type_id, list(SPECS), n=1)
+        close = (difflib.get_close_matches(type_id, list(SPECS), n=1)
+                 if len(type_id) <= MAX_SUGGEST_LENGTH else [])
         hint = f"did you mean {close[0]!r}?" if close else "`python main.py nodes` lists the node types"
-        problems.append(Diagnostic("unknown_type", f"unknown node type {n['type']!r}: {hint}",
+        problems.append(Diagnostic("unknown_type", f"unknown node type {shown(n['type'])}: {hint}",
                                    node_id=n["id"], path=f"{path}.nodes[{i}].type"))
 
 
@@ -252,8 +368,8 @@ def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnosti
         if node_id in graph.nodes:
             new_id = _free_id(graph, node_id)
             problems.append(Diagnostic(
-                "duplicate_id", f"id {node_id!r} is used twice; the second {n['type']} was "
-                f"renamed {new_id!r}", node_id=new_id, block=block, path=f"{path}.nodes[{i}].id",
+                "duplicate_id", f"id {shown(node_id)} is used twice; the second {n['type']} was "
+                f"renamed {shown(new_id)}", node_id=new_id, block=block, path=f"{path}.nodes[{i}].id",
                 hint="give every node its own id"))
             renamed.setdefault(node_id, new_id)
             node_id = new_id
@@ -270,7 +386,7 @@ def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnosti
         if missing:
             present = next((x for x in (edge.src, edge.dst) if x in graph.nodes), None)
             problems.append(Diagnostic(
-                "dangling_edge", f"edge {edge} refers to node {missing[0]!r}, which does not "
+                "dangling_edge", f"edge {edge} refers to node {shown(missing[0])}, which does not "
                 "exist; the edge was dropped", node_id=present, block=block, path=where,
                 hint="reconnect the node by hand"))
             continue

@@ -98,7 +98,8 @@ class Graph:
 
     def ports_of(self, node: Node) -> tuple[list[str], list[str]]:
         if node.type == "Block":
-            inner = (self.library or {}).get(node.params.get("block", ""))
+            ref = node.params.get("block")
+            inner = (self.library or {}).get(ref) if isinstance(ref, str) else None
             if inner is None:
                 return [], []
             return inner.interface()
@@ -108,10 +109,11 @@ class Graph:
         return spec.input_names(node.params), spec.output_names(node.params)
 
     def interface(self) -> tuple[list[str], list[str]]:
-        """This graph used as a block: its Input names and Output names, in node order."""
+        """This graph used as a block: its Input names and Output names, in node order.
+        A name that is not text (a hostile file) gives no port; validation reports it."""
         ins = [n.params.get("name", n.id) for n in self.nodes.values() if n.type == "Input"]
         outs = [n.params.get("name", n.id) for n in self.nodes.values() if n.type == "Output"]
-        return ins, outs
+        return [n for n in ins if isinstance(n, str)], [n for n in outs if isinstance(n, str)]
 
     def has_edge(self, edge: Edge) -> bool:
         return edge in self._edge_set
@@ -170,7 +172,8 @@ class Graph:
         if node.id in self.nodes:
             raise GraphRuleError(f"a node with id {node.id!r} already exists")
         self.nodes[node.id] = node
-        self._emit(GraphEvent("node_added", node=node))
+        if self._listeners:  # loading 100,000 nodes with nobody listening: no events
+            self._emit(GraphEvent("node_added", node=node))
         return node
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
@@ -256,7 +259,8 @@ class Graph:
         self.edges.append(edge)
         self._edge_set.add(edge)
         self._into.setdefault(edge.dst, []).append(edge)
-        self._emit(GraphEvent("edge_added", edge=edge))
+        if self._listeners:
+            self._emit(GraphEvent("edge_added", edge=edge))
         return edge
 
     def disconnect(self, edge: Edge) -> None:

@@ -7,8 +7,9 @@ code export. graph/ never imports torch: a spec names its torch target as a dott
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 # Parameter kinds a spec may declare; the inspector has one editor per kind.
 PARAM_KINDS = ("int", "float", "bool", "choice", "ints", "str")
@@ -147,6 +148,22 @@ class NodeSpec:
     shape_hint: str = ""
     # Short inspector summary, e.g. "{kernel_size} → {out_channels}".
     summary: str = ""
+    # Rules that tie parameters together and that torch checks only in a real forward
+    # (so meta shapes cannot see them): each takes the parameters, already individually
+    # valid, and returns a problem in words, or None.
+    rules: tuple[Callable[[dict[str, Any]], str | None], ...] = ()
+
+    def problems(self, params: dict[str, Any]) -> list[tuple["ParamSpec | None", str]]:
+        """Every parameter problem: (the parameter, or None for a rule; the words)."""
+        found = []
+        for p in self.params:
+            problem = p.check(params.get(p.name, p.default))[1]
+            if problem:
+                found.append((p, problem))
+        if not found:
+            found += [(None, problem) for rule in self.rules
+                      if (problem := rule({**self.defaults(), **params}))]
+        return found
 
     def param(self, name: str) -> ParamSpec:
         for p in self.params:
@@ -158,13 +175,27 @@ class NodeSpec:
         return {p.name: _copy_default(p.default) for p in self.params}
 
     def input_names(self, params: dict[str, Any]) -> list[str]:
-        return _expand(self.inputs, params)
+        fixed = self._fixed_ports[0]
+        return list(fixed) if fixed is not None else _expand(self.inputs, params)
 
     def output_names(self, params: dict[str, Any]) -> list[str]:
-        return _expand(self.outputs, params)
+        fixed = self._fixed_ports[1]
+        return list(fixed) if fixed is not None else _expand(self.outputs, params)
 
-    def optional_inputs(self) -> set[str]:
-        return {p.name for p in self.inputs if p.optional}
+    @cached_property
+    def _fixed_ports(self) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """Port names when no parameter sets their count (most specs): asked for on every
+        node of every walk, so worked out once."""
+        def fixed(ports):
+            return None if any(p.count_param for p in ports) else tuple(p.name for p in ports)
+        return fixed(self.inputs), fixed(self.outputs)
+
+    def optional_inputs(self) -> frozenset[str]:
+        return self._optional_inputs
+
+    @cached_property
+    def _optional_inputs(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.inputs if p.optional)
 
 
 def _expand(ports: tuple[PortSpec, ...], params: dict[str, Any]) -> list[str]:

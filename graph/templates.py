@@ -32,6 +32,8 @@ def list_templates() -> list[TemplateInfo]:
 
 def find_template(name: str) -> Path | None:
     """'lenet5', 'LeNet-5' and 'lenet_5' all find templates/lenet5.json."""
+    if len(name) > 200:
+        return None  # no template has a name like that; spare the comparisons
     wanted = _squash(name)
     for info in list_templates():
         if wanted in (_squash(info.key), _squash(info.name)):
@@ -43,9 +45,18 @@ def resolve_graph_path(text: str) -> Path:
     """A path that exists wins; otherwise a template name; otherwise the path as given
     (so the error names what the user typed)."""
     path = Path(text)
-    if path.exists():
+    if path_exists(path):
         return path
     return find_template(text) or path
+
+
+def path_exists(path: Path) -> bool:
+    """exists() that says no instead of raising for a name the system refuses (too
+    long, an embedded NUL byte, a component that is not a folder)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _squash(text: str) -> str:

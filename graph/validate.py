@@ -10,7 +10,9 @@ import networkx as nx
 from graph.catalog import get_spec
 from graph.diagnostics import Diagnostic
 from graph.document import Document
+from graph import walk
 from graph.model import Edge, Graph, Node
+from graph.text import as_name, shown
 
 _IO_TYPES = ("Input", "Output")
 
@@ -20,7 +22,7 @@ def validate(doc: Document) -> list[Diagnostic]:
     found = validate_graph(doc.graph, None)
     for name, block in doc.blocks.items():
         found += validate_graph(block, name)
-    found += _block_cycles(doc)
+    found += _block_problems(doc, walk.block_structure(doc))
     return found
 
 
@@ -31,7 +33,7 @@ def validate_graph(graph: Graph, block: str | None) -> list[Diagnostic]:
             hint: str = "", severity: str = "error") -> None:
         out.append(Diagnostic(code, message, node.id if node else None, port, severity, hint, block))
 
-    where = f"block {block!r}" if block else "the graph"
+    where = f"block {shown(block)}" if block else "the graph"
     for kind, hint in (("Input", "add an Input node and set its shape"),
                        ("Output", "add an Output node after the last layer")):
         if not any(n.type == kind for n in graph):
@@ -41,7 +43,7 @@ def validate_graph(graph: Graph, block: str | None) -> list[Diagnostic]:
     _check_io_names(graph, add)
     index = _Index(graph)
     _check_ports(graph, index, add)
-    if not _check_cycles(graph, index.digraph, add):
+    if not _check_cycles(graph, index, add):
         _check_reachability(graph, index, add)
     return out
 
@@ -56,9 +58,13 @@ class _Index:
         self.into: dict[tuple[str, str], list[Edge]] = {}
         for edge in graph.edges:
             self.into.setdefault((edge.dst, edge.dst_port), []).append(edge)
-        self.digraph = nx.DiGraph()
-        self.digraph.add_nodes_from(graph.nodes)
-        self.digraph.add_edges_from((e.src, e.dst) for e in graph.edges)
+        # Plain adjacency lists: networkx graphs cost several times more to build, and
+        # only a graph with a loop needs one (_check_cycles builds it for the loop's nodes).
+        self.succ: dict[str, list[str]] = {node_id: [] for node_id in graph.nodes}
+        self.pred: dict[str, list[str]] = {node_id: [] for node_id in graph.nodes}
+        for e in graph.edges:
+            self.succ[e.src].append(e.dst)
+            self.pred[e.dst].append(e.src)
 
     def edges_into(self, node_id: str, port: str) -> list[Edge]:
         return self.into.get((node_id, port), [])
@@ -67,22 +73,23 @@ class _Index:
 def _check_params(node: Node, graph: Graph, add) -> None:
     spec = get_spec(node.type)
     if spec is None:
-        add("unknown_type", f"unknown node type {node.type!r}", node)
+        add("unknown_type", f"unknown node type {shown(node.type)}", node)
         return
-    for p in spec.params:
-        _, problem = p.check(node.params.get(p.name, p.default))
-        if problem:
-            code = "param_range" if "at least" in problem or "at most" in problem else "param_type"
-            add(code, f"{node.title}: {problem}", node, hint=p.doc)
+    for p, problem in spec.problems(node.params):
+        if p is None:
+            add("param_rule", f"{node.title}: {problem}", node, hint=spec.shape_hint)
+            continue
+        code = "param_range" if "at least" in problem or "at most" in problem else "param_type"
+        add(code, f"{node.title}: {problem}", node, hint=p.doc)
     known = {p.name for p in spec.params}
     for name in node.params:
         if name not in known:
-            add("unknown_param", f"{node.title} has no parameter {name!r}; it is ignored", node,
+            add("unknown_param", f"{node.title} has no parameter {shown(name)}; it is ignored", node,
                 hint="remove it or check its spelling", severity="warning")
     if node.type == "Block":
         ref = node.params.get("block")
         if isinstance(ref, str) and ref not in (graph.library or {}):
-            add("unknown_block", f"{node.title} uses block {ref!r}, which is not defined", node,
+            add("unknown_block", f"{node.title} uses block {shown(ref)}, which is not defined", node,
                 hint="pick one of the document's blocks")
 
 
@@ -94,10 +101,10 @@ def _check_io_names(graph: Graph, add) -> None:
                 continue
             name = node.params.get("name")
             if not isinstance(name, str) or not name.isidentifier():
-                add("io_name", f"{kind} name {name!r} is not a valid Python name", node,
+                add("io_name", f"{kind} name {shown(name)} is not a valid Python name", node,
                     hint="use letters, digits and _, not starting with a digit")
             elif name in seen:
-                add("io_name", f"{kind} name {name!r} is also used by node {seen[name].id}",
+                add("io_name", f"{kind} name {shown(name)} is also used by node {seen[name].id}",
                     node, hint=f"give each {kind} its own name")
             else:
                 seen[name] = node
@@ -108,11 +115,11 @@ def _check_ports(graph: Graph, index: _Index, add) -> None:
         src, dst = graph.nodes[edge.src], graph.nodes[edge.dst]
         outs, ins = index.ports[src.id][1], index.ports[dst.id][0]
         if edge.src_port not in outs:
-            add("unknown_port", f"{src.title} has no output {edge.src_port!r} "
+            add("unknown_port", f"{src.title} has no output {shown(edge.src_port)} "
                 f"(it has {_names(outs)})", src, edge.src_port,
                 hint="reconnect the edge from an existing output")
         if edge.dst_port not in ins:
-            add("unknown_port", f"{dst.title} has no input {edge.dst_port!r} "
+            add("unknown_port", f"{dst.title} has no input {shown(edge.dst_port)} "
                 f"(it has {_names(ins)})", dst, edge.dst_port,
                 hint="reconnect the edge to an existing input, or raise num_inputs")
     for node in graph:
@@ -122,38 +129,52 @@ def _check_ports(graph: Graph, index: _Index, add) -> None:
             feeding = index.edges_into(node.id, port)
             if len(feeding) > 1:
                 sources = ", ".join(e.src for e in feeding)
-                add("multiple_edges", f"input {port!r} of {node.title} has {len(feeding)} edges "
+                add("multiple_edges", f"input {shown(port)} of {node.title} has {len(feeding)} edges "
                     f"(from {sources}); an input takes exactly one", node, port,
                     hint="remove the extra edges, or join them first with Add or Concat")
             elif not feeding and port not in optional:
-                add("unconnected_input", f"input {port!r} of {node.title} is not connected",
+                add("unconnected_input", f"input {shown(port)} of {node.title} is not connected",
                     node, port, hint="drag an edge from an output to it")
 
 
-def _check_cycles(graph: Graph, g: nx.DiGraph, add) -> bool:
-    if nx.is_directed_acyclic_graph(g):
+# A loop's message names this many of its nodes; a 20,000-node ring would otherwise put
+# the whole ring in each of its 20,000 messages.
+_LOOP_NAMES_SHOWN = 6
+
+
+def _check_cycles(graph: Graph, index: "_Index", add) -> bool:
+    _, stuck = walk.flow_order(graph)
+    if not stuck:
         return False
+    inside = set(stuck)
+    g = nx.DiGraph()  # only the stuck part: loops and what hangs off them
+    g.add_nodes_from(stuck)
+    g.add_edges_from((e.src, e.dst) for e in graph.edges if e.src in inside and e.dst in inside)
     position = {node_id: i for i, node_id in enumerate(graph.nodes)}
-    components = [sorted(c, key=position.get) for c in nx.strongly_connected_components(g)]
+    knots = [sorted(c, key=position.get)
+             for c in nx.strongly_connected_components(g) if len(c) > 1]
     # File order, not set order: the same file always gives the same messages.
-    for component in sorted((c for c in components if len(c) > 1), key=lambda c: position[c[0]]):
-        cycle = [u for u, _ in nx.find_cycle(g.subgraph(component), source=component[0])]
-        loop = " → ".join(cycle + [cycle[0]])
+    for knot in sorted(knots, key=lambda c: position[c[0]]):
+        cycle = walk.shortest_loop(knot[0], set(knot), index.succ)
+        message = f"these nodes form a loop: {_loop_text(cycle)}"
         for node_id in cycle:
-            add("cycle", f"these nodes form a loop: {loop}", graph.nodes[node_id],
+            add("cycle", message, graph.nodes[node_id],
                 hint="data must flow one way; remove one of the edges on the loop")
     return True
 
 
+def _loop_text(cycle: list[str]) -> str:
+    names = [as_name(n) for n in cycle]
+    if len(names) > _LOOP_NAMES_SHOWN:
+        names = names[:_LOOP_NAMES_SHOWN - 1] + [f"… ({len(cycle):,} nodes in all)"]
+    return " → ".join(names + [as_name(cycle[0])])
+
+
 def _check_reachability(graph: Graph, index: _Index, add) -> None:
-    g = index.digraph
-    fed: set[str] = set()
-    used: set[str] = set()
-    for node in graph:
-        if node.type == "Input":
-            fed |= nx.descendants(g, node.id) | {node.id}
-        elif node.type == "Output":
-            used |= nx.ancestors(g, node.id) | {node.id}
+    # One search from all Inputs together (and one from all Outputs): per-Input searches
+    # would cost Inputs × nodes.
+    fed = _reached(index.succ, [n.id for n in graph if n.type == "Input"])
+    used = _reached(index.pred, [n.id for n in graph if n.type == "Output"])
     for node in graph:
         ins = index.ports[node.id][0]
         all_fed = all(index.edges_into(node.id, p) for p in ins)
@@ -165,19 +186,51 @@ def _check_reachability(graph: Graph, index: _Index, add) -> None:
                 hint="connect it towards an Output, or delete it", severity="warning")
 
 
-def _block_cycles(doc: Document) -> list[Diagnostic]:
-    """A block that contains itself, directly or through others, cannot be built."""
-    g = nx.DiGraph()
-    for name, block in doc.blocks.items():
-        g.add_node(name)
-        for node in block:
-            if node.type == "Block" and isinstance(node.params.get("block"), str):
-                g.add_edge(name, node.params["block"])
+def _reached(neighbours: dict[str, list[str]], starts: list[str]) -> set[str]:
+    found, todo = set(starts), list(starts)
+    while todo:
+        for nxt in neighbours[todo.pop()]:
+            if nxt not in found:
+                found.add(nxt)
+                todo.append(nxt)
+    return found
+
+
+def _block_problems(doc: Document, structure: walk.BlockStructure) -> list[Diagnostic]:
+    """Blocks that use themselves (directly or through others), nest too deeply, or
+    expand to more layers than can be built. One message per knot, not per loop: twelve
+    blocks that all use each other hold billions of loops."""
     out = []
-    for cycle in nx.simple_cycles(g):
-        loop = " → ".join(cycle + [cycle[0]])
-        out.append(Diagnostic("block_cycle", f"block {cycle[0]!r} contains itself: {loop}",
+    for cycle in structure.cycles:
+        loop = " → ".join(as_name(b) for b in cycle + [cycle[0]])
+        out.append(Diagnostic("block_cycle", f"block {shown(cycle[0])} contains itself: {loop}",
                               block=cycle[0], hint="a block cannot use itself inside"))
+    # Said once, where the deep chain starts: in the main graph, and in blocks that no
+    # other graph uses (a chain of 300 blocks is one problem, not 300).
+    used = {ref for targets in structure.uses.values() for ref in targets}
+    used |= {walk.block_ref(n) for n in doc.graph}
+    graphs = [(None, doc.graph)] + [(name, g) for name, g in doc.blocks.items()
+                                    if name not in structure.cyclic and name not in used]
+    for block, graph in graphs:
+        for node in graph:
+            ref = walk.block_ref(node)
+            if ref is None or ref not in structure.uses or ref in structure.cyclic:
+                continue
+            depth = structure.depth[ref]
+            if depth > walk.MAX_BLOCK_NESTING:
+                chain = walk.deepest_path(ref, structure)
+                shown_chain = " → ".join(as_name(b) for b in chain[:4]) + " → …"
+                out.append(Diagnostic(
+                    "block_depth", f"{node.title}: blocks are nested {depth:,} levels deep "
+                    f"here ({shown_chain}); NodeTorch builds at most {walk.MAX_BLOCK_NESTING}",
+                    node.id, block=block, hint="expand some of the inner blocks"))
+                break
+    expanded = walk.graph_expanded(doc.graph, structure)
+    if expanded > walk.MAX_EXPANDED_NODES:
+        out.append(Diagnostic(
+            "too_large", f"the model expands to more than {walk.MAX_EXPANDED_NODES:,} layers "
+            "once its blocks are put in place (blocks used many times inside blocks used "
+            "many times)", hint="use fewer copies of the nested blocks"))
     return out
 
 

@@ -24,6 +24,7 @@ def run(argv: list[str]) -> int:
 
     from graph.loader import LoadError
     from graph.templates import find_template, resolve_graph_path
+    from gui.file_actions import describe_failure, printable
     from gui.main_window import MainWindow
     from gui.session import EditorSession
     from gui.theme import palette_for, set_theme
@@ -40,7 +41,11 @@ def run(argv: list[str]) -> int:
             session = EditorSession.open(find_template("lenet5"))
             session.path = None
     except LoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe_failure(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - hostile content the loader does not refuse yet
+        print(f"error: {printable(argv[0] if argv else 'the start-up template')} cannot be "
+              f"opened: {describe_failure(exc)}", file=sys.stderr)
         return 2
     window = MainWindow(session)
     window.show()

@@ -11,6 +11,10 @@ The file goes away when the document is saved, when it is clean again (undone ba
 saved state), and when the window closes cleanly or its changes are discarded. A recovery
 file that is still there at the next start means the editor did not close cleanly: the
 application offers to restore it (`offer_restore`).
+
+An autosave that fails (disk full, folder not writable) is not only logged: `failed` carries
+the file and the reason to the window, which shows them until the work is `safe` again.
+Temp files of writes killed halfway are removed when the folder is next read at start.
 """
 from __future__ import annotations
 
@@ -24,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
-from graph.fileformat import write_atomic
+from graph.atomic_file import remove_stale_temp_files, write_atomic
 from graph.loader import LoadError, loads
 
 log = logging.getLogger(__name__)
@@ -79,7 +83,7 @@ class Recovery:
             return self.original_path.name
         try:
             return loads(self.document).name or "Untitled"
-        except LoadError:
+        except Exception:   # read_recovery loaded it once; a title is not worth a crash
             return "Untitled"
 
     def remove(self) -> None:
@@ -114,6 +118,9 @@ def read_recovery(file: Path) -> Recovery:
         loads(document, str(file))  # a document that cannot be opened is of no use
     except LoadError as exc:
         raise ValueError(f"the document in it cannot be read: {exc}") from None
+    except Exception as exc:   # hostile content the loader does not refuse cleanly yet
+        raise ValueError(f"the document in it cannot be read: {type(exc).__name__}: "
+                         f"{str(exc)[:200]}") from None
     pid, host = data.get("pid"), data.get("host")
     return Recovery(file, Path(original) if original else None,
                     saved_at if isinstance(saved_at, str) else "", document,
@@ -148,6 +155,9 @@ def find_recoveries(config: str | os.PathLike | None = None,
     folder = recovery_dir(config)
     if not folder.is_dir():
         return []
+    # At start: autosaves killed between write and rename left these (whose writer is gone).
+    for stale in remove_stale_temp_files(folder):
+        log.info("removed the temp file %s left by an editor that was killed", stale)
     found = []
     for file in folder.glob("*.json"):
         try:
@@ -155,10 +165,30 @@ def find_recoveries(config: str | os.PathLike | None = None,
         except ValueError as exc:
             log.warning("skipping the recovery file %s: %s", file, exc)
             continue
-        if include_running or not _owner_running(recovery):
-            found.append(recovery)
+        if not include_running and _owner_running(recovery):
+            continue
+        if _already_saved(recovery):
+            log.info("removing the recovery file %s: its document is saved in %s", file,
+                     recovery.original_path)
+            recovery.remove()
+            continue
+        found.append(recovery)
     found.sort(key=lambda r: (r.saved_at, _mtime(r.file)), reverse=True)
     return found
+
+
+def _already_saved(recovery: Recovery) -> bool:
+    """The original file holds exactly the recovered document (the editor was killed after
+    saving and before removing its recovery copy): there is nothing to recover."""
+    if recovery.original_path is None:
+        return False
+    data = recovery.document.encode("utf-8", "surrogatepass")
+    try:
+        if recovery.original_path.stat().st_size != len(data):
+            return False
+        return recovery.original_path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _mtime(path: Path) -> float:
@@ -212,6 +242,9 @@ def _when(saved_at: str) -> str:
 
 class Autosaver(QObject):
     """Writes a session's document to its recovery file while it has unsaved changes."""
+
+    failed = Signal(str, str)   # (recovery file, reason): the unsaved work has no copy
+    safe = Signal()             # written again, or nothing left to protect (saved, clean)
 
     def __init__(self, session, config: str | os.PathLike | None = None,
                  interval_ms: int = DEFAULT_INTERVAL_MS, parent: QObject | None = None) -> None:
@@ -278,13 +311,17 @@ class Autosaver(QObject):
                    "pid": os.getpid(), "host": _host(),
                    "document": self.session.text()}
         try:
-            write_atomic(target, json.dumps(wrapper, ensure_ascii=False, indent=1) + "\n")
-        except OSError as exc:
-            log.warning("cannot write the recovery file %s: %s", target, exc)
+            # ASCII: a file name that is not valid Unicode still writes (and reads back)
+            write_atomic(target, json.dumps(wrapper, indent=1) + "\n")
+        except (OSError, ValueError) as exc:
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+            log.warning("cannot write the recovery file %s: %s", target, reason)
+            self.failed.emit(str(target), reason)
             return None
         if self._written is not None and self._written != target:
             _unlink(self._written)  # saved under another name since: the old copy is stale
         self._written = target
+        self.safe.emit()
         return target
 
     def discard(self) -> None:
@@ -294,6 +331,7 @@ class Autosaver(QObject):
         if self._written is not None:
             _unlink(self._written)
         self._written = None
+        self.safe.emit()
 
     def adopt(self, recovery: Recovery) -> None:
         """Continue a restored document's recovery file (same key, so no orphan is left)."""

@@ -6,7 +6,8 @@ while a process leaves the editor's loop alone.
 One spawn-started process serves the whole editor, started on first use. Jobs are plain
 module-level functions with plain arguments (JSON text, dicts, paths); results are numpy
 arrays and dataclasses that this program made. If the process dies, the job's future
-fails with the reason and the next job starts a new one.
+fails with the reason and the next job starts a new one. If the editor dies, so does the
+helper (runtime/child_process.py), whatever killed the editor.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ _lock = threading.Lock()
 
 
 def _start_worker() -> None:
+    from runtime.child_process import die_with_parent
+    die_with_parent()   # first: an orphaned helper would keep the resource tracker alive too
     # The helper shares the machine with the editor and a training run: one thread at a
     # lower priority is plenty for previews, and leaves the cores to those two.
     if hasattr(os, "nice"):

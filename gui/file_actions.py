@@ -6,18 +6,41 @@ Revert, the unsaved-changes question, the recent-files list and restoring recove
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from graph.loader import LoadError
+from graph.text import printable as safe_text
 from gui.autosave import Recovery
 from gui.session import EditorSession
 
 FILE_FILTER = "NodeTorch graphs (*.json);;All files (*)"
 MAX_RECENT = 10
 RECENT_KEY = "recent_files"
+REASON_CHARS = 300
+LOAD_ERROR_CHARS = 3000   # a LoadError lists every problem found, each with its place
+
+log = logging.getLogger(__name__)
+
+
+def printable(text: str, keep_newlines: bool = False, limit: int = REASON_CHARS) -> str:
+    """`text` fit to show: control and bidi characters escaped (a file's content cannot fake
+    lines or reorder text), about `limit` characters at most (graph.text does the work)."""
+    if not keep_newlines:
+        return safe_text(text, limit)
+    kept = "\n".join(safe_text(line, limit) for line in text[:limit * 4].split("\n"))
+    return kept if len(kept) <= limit else kept[:limit] + f"… ({len(kept) - limit:,} more characters)"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Why a file could not be opened: a LoadError's own message (it names the file and the
+    place), else the exception's type and message."""
+    if isinstance(exc, LoadError):
+        return printable(str(exc), keep_newlines=True, limit=LOAD_ERROR_CHARS)
+    return printable(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 class FileActions:
@@ -73,11 +96,21 @@ class FileActions:
         cancelled, or the file is unreadable and was reported)."""
         if not self.maybe_save():
             return None
+        return self._read_document(path, failure_title)
+
+    def _read_document(self, path: str | Path, failure_title: str):
+        """The document at `path`, else None after saying why; the open one is kept."""
         try:
             return EditorSession.open(path).doc
         except LoadError as exc:
-            QMessageBox.warning(self, failure_title, str(exc))
-            return None
+            QMessageBox.warning(self, failure_title, describe_failure(exc))
+        except Exception as exc:  # noqa: BLE001 - a file, whatever it holds, must not crash us
+            log.exception("opening %s failed", path)
+            QMessageBox.warning(self, failure_title,
+                                f"{printable(str(path))} cannot be opened: "
+                                f"{describe_failure(exc)}\n\nThe document you had open is "
+                                "unchanged.")
+        return None
 
     def open_template_dialog(self) -> bool:
         from gui.templates_dialog import TemplatesDialog
@@ -103,8 +136,8 @@ class FileActions:
 
         try:
             doc = loads(recovery.document, str(recovery.file))
-        except LoadError as exc:
-            QMessageBox.warning(self, "Cannot restore", str(exc))
+        except Exception as exc:  # noqa: BLE001 - LoadError, or content the loader chokes on
+            QMessageBox.warning(self, "Cannot restore", f"{recovery.file}: {describe_failure(exc)}")
             return False
         self._replace(doc, recovery.original_path)
         self.autosave.adopt(recovery)
@@ -126,6 +159,10 @@ class FileActions:
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        # The recovery copy first holds what is being saved: killed after the save and before
+        # the copy is removed, the editor leaves a copy equal to the file, which the next
+        # start drops, never an older one that would be restored over the newer file.
+        self.autosave.write_now()
         try:
             self.session.save(path)
         except OSError as exc:
@@ -139,7 +176,9 @@ class FileActions:
 
     def revert(self) -> None:
         if self.session.path is not None:
-            self._replace(EditorSession.open(self.session.path).doc, self.session.path)
+            doc = self._read_document(self.session.path, "Cannot revert")
+            if doc is not None:
+                self._replace(doc, self.session.path)
 
     # --- recent files ---------------------------------------------------------------------
     def _stored_recent(self) -> list[str]:

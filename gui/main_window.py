@@ -49,6 +49,8 @@ class MainWindow(FileActions, QMainWindow):
         self.run_note.setStyleSheet("color: #d9a400")
         self.statusBar().addPermanentWidget(self.run_note)
         self.statusBar().addPermanentWidget(self.status)
+        from gui.autosave_notice import AutosaveNotice
+        self.autosave_notice = AutosaveNotice(self.autosave, self.statusBar())
         self.statusBar().addWidget(self.breadcrumb)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTreeWidg
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from graph.diagnostics import Diagnostic
+from graph.text import as_name
 from gui.session import EditorSession
 from gui.theme import current_theme
 
@@ -142,8 +143,9 @@ class ProblemsWidget(QWidget):
         node_text = "graph"
         if d.node_id:
             node_type = self._node_type(d)
-            node_text = f"{d.node_id} ({node_type})" if node_type else d.node_id
-        where = f"block {d.block}" if d.block else "main graph"
+            # Ids come from the file: escaped (a U+202E would turn the row around) and cut.
+            node_text = f"{as_name(d.node_id)} ({node_type})" if node_type else as_name(d.node_id)
+        where = f"block {as_name(d.block)}" if d.block else "main graph"
         item = QTreeWidgetItem([d.severity.capitalize(), node_text, where, d.message, d.hint])
         color = severity_color(d.severity)
         item.setIcon(SEVERITY_COL, _dot_icon(color))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from graph.diagnostics import Diagnostic
 from graph.document import Document
 from graph.validate import validate
+from graph.walk import gc_paused
 from runtime.shapes import ShapeInference, ShapeReport
 from runtime.summary import BYTES_PER_PARAM
 
@@ -29,10 +30,12 @@ def check_document(doc: Document, inference: ShapeInference | None = None,
     """Structural diagnostics, then shape diagnostics. Pass the editor's ShapeInference to
     reuse its cache; the load problems belong to the file as it was opened."""
     diagnostics = list(doc.load_problems) if include_load_problems else []
-    diagnostics += validate(doc)
-    shapes = (inference or ShapeInference()).infer(doc)
+    with gc_paused():
+        diagnostics += validate(doc)
+        shapes = (inference or ShapeInference()).infer(doc)
     diagnostics += shapes.diagnostics
     diagnostics += _size_problems(doc, shapes)
+    diagnostics += _sample_size_problems(doc, shapes)
     return CheckResult(diagnostics, shapes)
 
 
@@ -53,3 +56,36 @@ def _size_problems(doc: Document, shapes: ShapeReport) -> list[Diagnostic]:
         f"far more than fits in memory; {node.title} alone has "
         f"{shapes.nodes[biggest].param_count:,}", biggest,
         hint="shrink that layer, or downsample (pooling, stride) before it")]
+
+
+# What one sample may carry on one edge: 2**26 values are 256 MB as float32, several times
+# a large U-Net's widest feature map (64×512×512 is 16.7 M), and a batch of them still fits
+# in an ordinary machine. Past it, a forward pass fails in the allocator ("you tried to
+# allocate 8796093022208 bytes") instead of in the editor, before anything runs.
+MAX_SAMPLE_VALUES = 2**26
+
+
+def _sample_size_problems(doc: Document, shapes: ShapeReport) -> list[Diagnostic]:
+    """The first node (in each graph, blocks' insides included) whose output is too big."""
+    out = []
+    todo = [(doc.graph, shapes, None)]
+    while todo:
+        graph, report, block = todo.pop()
+        for node_id, node_shapes in report.nodes.items():
+            if node_shapes.inner is not None and node_id in graph.nodes:
+                name = graph.nodes[node_id].params.get("block")
+                if name in doc.blocks:
+                    todo.append((doc.blocks[name], node_shapes.inner, name))
+            big = [(port, meta) for port, meta in node_shapes.outputs.items()
+                   if meta.numel() > MAX_SAMPLE_VALUES]
+            if big and node_id in graph.nodes:
+                port, meta = big[0]
+                node = graph.nodes[node_id]
+                out.append(Diagnostic(
+                    "too_large", f"{node.title}'s output {meta.text()} holds {meta.numel():,} "
+                    f"values per sample ({meta.numel() * BYTES_PER_PARAM / 2**20:,.0f} MB as "
+                    f"float32); one sample may carry at most {MAX_SAMPLE_VALUES:,} "
+                    "(MAX_SAMPLE_VALUES)", node_id, port, block=block,
+                    hint="use a smaller Input, or downsample (pooling, stride) sooner"))
+                break
+    return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch
 from graph.catalog import get_spec
 from graph.document import Document
 from graph.model import Graph
+from graph.walk import drive, run_through_graph
 from runtime import ops, targets
 from runtime.shapes import ShapeReport
 
@@ -47,67 +49,48 @@ def lower(doc: Document, shapes: ShapeReport) -> Program:
 
 
 def lower_graph(graph: Graph, doc: Document, shapes: ShapeReport, name: str) -> Program:
+    return drive(_lower_walk(graph, doc, shapes, name))
+
+
+def _lower_walk(graph: Graph, doc: Document, shapes: ShapeReport, name: str):
+    """A walk (graph.walk.drive) that returns the Program of `graph`; the values carried
+    along edges are the Python names of the tensors in the generated forward()."""
     names = _Names()
     input_nodes = [n for n in graph if n.type == "Input"]
     program = Program(name, [names.take(n.params["name"]) for n in input_nodes],
                       [n.id for n in input_nodes])
-    value_of: dict[tuple[str, str], str] = {
-        (n.id, "out"): arg for n, arg in zip(input_nodes, program.inputs)}
-    feeding = {(e.dst, e.dst_port): e for e in graph.edges}
-    for node_id in flow_order(graph):
-        node = graph.nodes[node_id]
+    arg_of = dict(zip((n.id for n in input_nodes), program.inputs))
+
+    def call(node, inputs: dict[str, str]):
         spec = get_spec(node.type)
         if spec.kind == "input":
-            continue
+            return {"out": arg_of[node.id]}
         in_ports, out_ports = graph.ports_of(node)
-        args = []
-        for port in in_ports:
-            edge = feeding.get((node_id, port))
-            args.append(value_of[(edge.src, edge.src_port)] if edge else None)
+        args = [inputs.get(port) for port in in_ports]
         if spec.kind == "output":
             program.outputs.append(args[0])
             program.output_names.append(node.params["name"])
-            program.output_nodes.append(node_id)
-            continue
+            program.output_nodes.append(node.id)
+            return {}
         default_name = node.params["block"] if spec.kind == "block" else node.type.lower()
         base = names.take(node.label or default_name, numbered=not node.label)
         outs = [base] if len(out_ports) == 1 else [names.take(f"{base}_{p}") for p in out_ports]
-        for port, value in zip(out_ports, outs):
-            value_of[(node_id, port)] = value
-        node_shapes = shapes.nodes[node_id]
+        node_shapes = shapes.nodes[node.id]
         if spec.kind == "block":
             block_name = node.params["block"]
-            inner = lower_graph(doc.blocks[block_name], doc, node_shapes.inner,
-                                class_name(block_name))
-            program.steps.append(Step(node_id, base, "block", block_name, {}, args, outs, inner))
-            continue
-        kwargs = targets.call_kwargs(spec, node.params, node_shapes.inferred)
-        # Trailing unconnected optional inputs are left out of the call (readable code).
-        while args and args[-1] is None:
-            args.pop()
-        program.steps.append(Step(node_id, base, spec.kind, spec.target, kwargs, args, outs))
+            inner = yield _lower_walk(doc.blocks[block_name], doc, node_shapes.inner,
+                                      class_name(block_name))
+            program.steps.append(Step(node.id, base, "block", block_name, {}, args, outs, inner))
+        else:
+            kwargs = targets.call_kwargs(spec, node.params, node_shapes.inferred)
+            # Trailing unconnected optional inputs are left out of the call (readable code).
+            while args and args[-1] is None:
+                args.pop()
+            program.steps.append(Step(node.id, base, spec.kind, spec.target, kwargs, args, outs))
+        return dict(zip(out_ports, outs))
+
+    yield from run_through_graph(graph, call)
     return program
-
-
-def flow_order(graph: Graph) -> list[str]:
-    """Topological order that keeps the file's node order where it can (stable code)."""
-    position = {node_id: i for i, node_id in enumerate(graph.nodes)}
-    indegree = {node_id: 0 for node_id in graph.nodes}
-    out: dict[str, list[str]] = {node_id: [] for node_id in graph.nodes}
-    for e in graph.edges:
-        indegree[e.dst] += 1
-        out[e.src].append(e.dst)
-    ready = sorted((n for n, d in indegree.items() if d == 0), key=position.get)
-    order = []
-    while ready:
-        current = ready.pop(0)
-        order.append(current)
-        for nxt in out[current]:
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
-        ready.sort(key=position.get)
-    return order
 
 
 class _Names:
@@ -123,21 +106,34 @@ class _Names:
             while True:
                 self.counters[base] = self.counters.get(base, 0) + 1
                 name = f"{base}_{self.counters[base]}"
-                if name not in self.used:
+                if name not in self.used and not hasattr(ops, name):
                     break
         else:
+            # A value named like a helper the exported file defines (`add`) would shadow it.
             name, k = base, 2
-            while name in self.used:
+            while name in self.used or hasattr(ops, name):
                 name, k = f"{base}_{k}", k + 1
         self.used.add(name)
         return name
 
 
+# Names the generated code uses itself: a layer named like one would shadow it.
+_RESERVED = frozenset({"self", "torch", "nn", "F", "math"})
+# Every attribute an nn.Module instance has (`training` is set in __init__, so the class
+# alone does not show it); a layer attribute by that name would replace it.
+_MODULE_ATTRIBUTES = frozenset(dir(torch.nn.Module()))
+
+
 def _identifier(text: str) -> str:
-    name = re.sub(r"\W+", "_", _snake(text)).strip("_") or "layer"
+    """A plain ASCII Python name for a label. NFKC first, as Python's parser does (so
+    'ﬁ' and 'fi' are one name here as they would be there), then anything outside
+    [0-9A-Za-z_] becomes '_': 'x²' or '½' would not parse, and non-ASCII letters would
+    make state_dict keys that differ from the attribute names Python sees."""
+    ascii_text = unicodedata.normalize("NFKC", text)
+    name = re.sub(r"[^0-9A-Za-z]+", "_", _snake(ascii_text)).strip("_") or "layer"
     if name[0].isdigit():
         name = f"layer_{name}"
-    if keyword.iskeyword(name) or hasattr(torch.nn.Module, name) or name in ("self", "torch", "nn", "F", "math"):
+    if keyword.iskeyword(name) or name in _MODULE_ATTRIBUTES or name in _RESERVED:
         name = f"{name}_layer"
     return name
 
@@ -152,4 +148,6 @@ def class_name(text: str) -> str:
     parts = re.split(r"[^0-9A-Za-z]+", text)
     name = "".join(p[:1].upper() + p[1:] for p in parts if p) or "Model"
     # Exported code defines runtime.ops helpers (and imports F) by name: never shadow them.
-    return f"Model{name}" if name[0].isdigit() or hasattr(ops, name) else name
+    clash = name[0].isdigit() or hasattr(ops, name) or keyword.iskeyword(name) or \
+        name in _RESERVED
+    return f"Model{name}" if clash else name

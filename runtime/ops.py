@@ -238,10 +238,12 @@ class PositionalEncoding(nn.Module):
             self.pe = nn.Parameter(0.02 * torch.randn(max_len, d_model, device=device,
                                                       dtype=dtype))
             return
-        position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
-        freq = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32)
+        # Built where it will live: on the meta device (shape inference) the table costs
+        # no memory at all, however long max_len is.
+        position = torch.arange(max_len, dtype=torch.float32, device=device).unsqueeze(1)
+        freq = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32, device=device)
                          * (-math.log(10000.0) / d_model))
-        pe = torch.zeros(max_len, d_model)
+        pe = torch.zeros(max_len, d_model, device=device)
         pe[:, 0::2] = torch.sin(position * freq)
         pe[:, 1::2] = torch.cos(position * freq)[:, : d_model // 2]
         self.register_buffer("pe", pe.to(device=device, dtype=dtype), persistent=False)

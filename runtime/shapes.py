@@ -11,14 +11,16 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import torch
 
+from graph import walk
 from graph.catalog import get_spec
 from graph.diagnostics import Diagnostic
 from graph.document import Document
 from graph.model import Graph, Node
-from runtime import targets
+from graph.text import as_name, shown
+from graph.walk import block_structure, drive, run_through_graph
+from runtime import node_checks, targets
 from runtime.shape_errors import explain
 
 META_BATCH = 2  # batch size used on meta; 1 would hide BatchNorm's "needs >1 sample"
@@ -80,6 +82,10 @@ class ShapeInference:
         self._cache: OrderedDict[tuple, _Result] = OrderedDict()
         self._cache_size = cache_size
         self.runs = 0  # nodes actually run on meta (a test checks the cache works)
+        # Per call of infer_graph: how blocks use each other, and each block's shapes
+        # by input shapes.
+        self._structure = walk.BlockStructure({})
+        self._instances: dict[tuple, ShapeReport] = {}
 
     def infer(self, doc: Document) -> ShapeReport:
         return self.infer_graph(doc.graph, doc, None)
@@ -87,45 +93,56 @@ class ShapeInference:
     def infer_graph(self, graph: Graph, doc: Document, block: str | None,
                     given: dict[str, TensorMeta] | None = None) -> ShapeReport:
         """Shapes of one graph; `given` overrides Input shapes by name (a block's inputs)."""
+        self._structure = block_structure(doc)
+        self._instances = {}
+        return drive(self._walk(graph, doc, block, given))
+
+    def _walk(self, graph: Graph, doc: Document, block: str | None,
+              given: dict[str, TensorMeta] | None):
+        """A walk (graph.walk.drive) that returns the ShapeReport of `graph`. The values
+        carried along edges are TensorMeta; a node whose shapes are unknown carries none."""
         report = ShapeReport()
-        order = _topological(graph)
-        if order is None:
-            return report  # a cycle: validation names it; there is no order to run in
-        feeding = {(e.dst, e.dst_port): e for e in graph.edges}
-        for node_id in order:
-            node = graph.nodes[node_id]
-            inputs = {}
-            for port in graph.ports_of(node)[0]:
-                edge = feeding.get((node_id, port))
-                meta = report.edge_meta(edge.src, edge.src_port) if edge else None
-                if meta is not None:
-                    inputs[port] = meta
-            shapes = self._node(node, inputs, graph, doc, block, given, report)
-            if shapes is not None:
-                report.nodes[node_id] = shapes
+
+        def call(node: Node, inputs: dict[str, TensorMeta]):
+            if node.type == "Block":
+                shapes = yield from self._block(node, inputs, doc, block, report)
+            else:
+                shapes = self._node(node, inputs, graph, doc, block, given, report)
+            if shapes is None:
+                return {}
+            report.nodes[node.id] = shapes
+            return shapes.outputs
+
+        yield from run_through_graph(graph, call)
         return report
 
     def _node(self, node: Node, inputs: dict[str, TensorMeta], graph: Graph, doc: Document,
               block: str | None, given: dict[str, TensorMeta] | None,
               report: ShapeReport) -> NodeShapes | None:
         spec = get_spec(node.type)
-        if spec is None or not _params_ok(spec, node):
+        if spec is None:
             return None
-        if spec.kind == "input":
+        ports = graph.ports_of(node)[0]
+        if len(inputs) < len(ports):
+            optional = spec.optional_inputs()
+            if any(p not in inputs and p not in optional for p in ports):
+                return None  # upstream is missing or broken; that node carries the diagnostic
+        if spec.kind in ("input", "output"):
+            if not _params_ok(spec, node):
+                return None
+            if spec.kind == "output":
+                return NodeShapes(inputs=inputs)
             name = node.params["name"]
             meta = (given or {}).get(name) or TensorMeta(tuple(node.params["shape"]),
                                                           node.params["dtype"])
             return NodeShapes(outputs={"out": meta})
-        required = [p for p in graph.ports_of(node)[0] if p not in spec.optional_inputs()]
-        if any(p not in inputs for p in required):
-            return None  # upstream is missing or broken; that node carries the diagnostic
-        if spec.kind == "output":
-            return NodeShapes(inputs=inputs)
-        if spec.kind == "block":
-            return self._block(node, inputs, doc, block, report)
         key = (node.type, _freeze(node.params), tuple(sorted(inputs.items())))
         result = self._cache.get(key)
         if result is None:
+            # Only parameters that pass their checks are ever cached, so a hit needs no
+            # check (on 100,000 nodes the checks were a third of the time).
+            if not _params_ok(spec, node):
+                return None
             result = self._run(spec, node, inputs)
             self._remember(key, result)
         else:
@@ -144,7 +161,10 @@ class ShapeInference:
             shapes = {p: (META_BATCH, *m.shape) for p, m in inputs.items()}
             inferred = targets.infer_values(spec, shapes)
             fn = targets.instantiate(spec, node.params, inferred, device="meta")
-            _check_input_dtypes(spec, fn, inputs)
+            # Before anything runs: what the real forward pass would refuse, or what the
+            # real build would allocate past the budget (counted here on meta, for free).
+            node_checks.check_budget(node, fn)
+            node_checks.check_input_dtypes(spec, node, fn, inputs)
             args = [_meta_tensor(inputs[p]) if p in inputs else None for p in names]
             with torch.no_grad():
                 result = fn(*args)
@@ -154,39 +174,48 @@ class ShapeInference:
                 if not isinstance(t, torch.Tensor) or t.dim() == 0 or t.shape[0] != META_BATCH:
                     raise _BatchLost(port)
                 metas[port] = TensorMeta(tuple(t.shape[1:]), str(t.dtype).removeprefix("torch."))
+            node_checks.check_outputs(node, outputs)
             count = sum(p.numel() for p in fn.parameters()) if isinstance(fn, torch.nn.Module) else 0
             return _Result(metas, inferred, count, None)
         except _BatchLost as exc:
             return _Result({}, {}, 0, (f"{node.title}: its output {exc.args[0]!r} no longer "
                                        "has the batch as its first axis",
                                        "keep axis 0 (the batch) in place"))
+        except node_checks.NodeRefused as exc:
+            return _Result({}, {}, 0, (exc.message, exc.hint))
         except Exception as exc:  # torch reports shape problems as many exception types
             return _Result({}, {}, 0, explain(spec, node, inputs, exc))
 
     def _block(self, node: Node, inputs: dict[str, TensorMeta], doc: Document,
-               block: str | None, report: ShapeReport) -> NodeShapes | None:
-        name = node.params.get("block")
-        inner_graph = doc.blocks.get(name)
-        if inner_graph is None:
-            return None
-        given = {}
+               block: str | None, report: ShapeReport):
+        name = walk.block_ref(node)
+        inner_graph = doc.blocks.get(name) if name is not None else None
+        if inner_graph is None or not self._structure.buildable(name):
+            return None  # undefined, self-using or too deep: validation names it
         inner_inputs = inner_graph.interface()[0]
-        for port in inner_inputs:
-            if port in inputs:
-                given[port] = inputs[port]
-        inner = self.infer_graph(inner_graph, doc, name, given)
+        if any(p not in inputs for p in inner_inputs):
+            return None  # upstream is missing or broken; that node carries the diagnostic
+        given = {port: inputs[port] for port in inner_inputs}
+        # One walk per block and input shapes: a block used a thousand times with the
+        # same inputs (or nested uses that double at every level) is shaped once.
+        key = (name, tuple(sorted(given.items())))
+        inner = self._instances.get(key)
+        if inner is None:
+            inner = yield self._walk(inner_graph, doc, name, given)
+            self._instances[key] = inner
         errors = [d for d in inner.diagnostics if d.is_error]
         if errors:
             first = errors[0]
             report.diagnostics.append(Diagnostic(
-                "shape", f"{node.title}: inside block {name!r}, node {first.node_id}: "
-                f"{first.message}", node.id, None, "error", first.hint, block))
+                "shape", f"{node.title}: inside block {shown(name)}, node "
+                f"{as_name(first.node_id or '')}: {first.message}", node.id, None, "error",
+                first.hint, block))
             return None
         outputs = {}
         for out_node in inner_graph:
             if out_node.type == "Output" and out_node.id in inner.nodes:
                 metas = inner.nodes[out_node.id].inputs
-                if "x" in metas:
+                if "x" in metas and isinstance(out_node.params.get("name"), str):
                     outputs[out_node.params["name"]] = metas["x"]
         return NodeShapes(inputs, outputs, {}, inner.total_params, inner)
 
@@ -205,33 +234,9 @@ def infer_shapes(doc: Document) -> ShapeReport:
     return ShapeInference().infer(doc)
 
 
-def _topological(graph: Graph) -> list[str] | None:
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.nodes)
-    g.add_edges_from((e.src, e.dst) for e in graph.edges)
-    try:
-        return list(nx.topological_sort(g))
-    except nx.NetworkXUnfeasible:
-        return None
-
-
-def _check_input_dtypes(spec, fn, inputs: dict[str, TensorMeta]) -> None:
-    """Meta kernels skip dtype checks that the real forward does: a layer with float
-    weights fed integer ids fails only on the CPU. Integer inputs are fine only where the
-    spec says a port takes them (Embedding's token ids)."""
-    if not isinstance(fn, torch.nn.Module):
-        return
-    if not any(p.is_floating_point() for p in fn.parameters()):
-        return
-    for port, meta in inputs.items():
-        if not targets.torch_dtype(meta.dtype).is_floating_point and \
-                not spec.example_dtypes.get(port, "float32").startswith("int"):
-            raise TypeError(f"input {port!r} must hold floating-point numbers "
-                            f"(dtype float32), not {meta.dtype}")
-
 
 def _params_ok(spec, node: Node) -> bool:
-    return all(p.check(node.params.get(p.name, p.default))[1] is None for p in spec.params)
+    return not spec.problems(node.params)
 
 
 def _meta_tensor(meta: TensorMeta) -> torch.Tensor:
@@ -239,9 +244,10 @@ def _meta_tensor(meta: TensorMeta) -> torch.Tensor:
                        device="meta")
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    return value
+def _freeze(params: dict[str, Any]) -> str:
+    """Parameters as a cache key. repr keeps True apart from 1 and 1.0, and refuses
+    nesting past the interpreter's limit with a RecursionError instead of overflowing."""
+    try:
+        return repr(sorted(params.items()))
+    except (RecursionError, TypeError):
+        return repr(id(params))  # not cacheable: such parameters fail their check anyway

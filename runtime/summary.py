@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from graph.document import Document
 from graph.model import Graph
-from runtime.lower import flow_order
+from graph.walk import flow_order
 from runtime.shapes import NodeShapes, ShapeReport
 
 BYTES_PER_PARAM = 4  # float32
@@ -66,9 +66,8 @@ def summarize(doc: Document, shapes: ShapeReport) -> Summary:
 
 def _rows(graph: Graph, shapes: ShapeReport, prefix: str, depth: int, rows: list) -> None:
     # Data-flow order (file order where it is free), so a grouped block sits where it acts.
-    order = flow_order(graph)
-    placed = set(order)
-    order += [n for n in graph.nodes if n not in placed]  # nodes on a loop, if any
+    order, stuck = flow_order(graph)
+    order += stuck  # nodes on a loop, if any
     for node in (graph.nodes[n] for n in order):
         s = shapes.nodes.get(node.id, NodeShapes())
         outputs = {port: ["N", *m.shape] for port, m in s.outputs.items()}

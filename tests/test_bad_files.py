@@ -51,7 +51,8 @@ LOAD_FAILURES = [
            LINE_COL) for name, text, hint in TRUNCATIONS],
     Case("empty-file", "", 2, ["is empty"]),
     Case("whitespace-only", "  \n\t\n", 2, ["is empty"]),
-    Case("binary-garbage", bytes(range(256)) * 4, 2, ["not a text file", "not UTF-8"]),
+    Case("binary-garbage", bytes(range(256)) * 4, 2,
+         ["not a text file", "not UTF-8", "byte 0x80 at offset 128 (line 2)"]),
     Case("png-header", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x20", 2,
          ["not a text file", ".json"]),
     Case("csv-text", "id,type,out_channels\nconv1,Conv2d,6\n", 2,
@@ -121,7 +122,8 @@ LOAD_FAILURES = [
          ["holds Infinity", "not a number"]),
     Case("minus-Infinity", literal('"lr": 0.001', '"lr": -Infinity'), 2,
          ["holds -Infinity", "not a number"]),
-    Case("nested-too-deep", "[" * 200_000 + "]" * 200_000, 2, ["nested too deeply"]),
+    Case("nested-too-deep", "[" * 200_000 + "]" * 200_000, 2, ["nests deeper than 64 levels at line 1, column 65",
+                                                          "$[0][0]"]),
 ]
 
 GRAPH_PROBLEMS = [
@@ -287,14 +289,14 @@ def test_a_file_without_read_permission(tmp_path, capsys, monkeypatch):
     path = tmp_path / "locked.json"
     path.write_text(BASE)
     # chmod 0 does not stop root (CI runs as root), so make the read itself fail.
-    real_read = Path.read_bytes
+    real_open = Path.open
 
-    def refuse(self):
+    def refuse(self, *args, **kwargs):
         if self == path:
             raise PermissionError(13, "Permission denied", str(self))
-        return real_read(self)
+        return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     code, _, err = run_cli(capsys, "validate", str(path))
     assert code == 2
     assert err.strip() == f"error: cannot load {path}:\n  cannot be read: Permission denied"

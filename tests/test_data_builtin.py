@@ -90,7 +90,9 @@ def test_samples_option_and_digits_subset():
 def test_shapes_generate_quickly():
     start = time.perf_counter()
     make_builtin("shapes", 5000, 1)
-    assert time.perf_counter() - start < 4.0   # ~0.3 s here; loose for slow machines
+    # 0.31–2.0 s on a busy 2-core machine (the first call the slowest): a limit for a
+    # blow-up only; speed itself is for bench/.
+    assert time.perf_counter() - start < 30.0
 
 
 def test_series_target_is_the_next_step():
@@ -126,6 +128,7 @@ def one_thread():
 
 
 def _fit_mlp(b, epochs: int, hidden: int = 64, lr: float = 1e-2) -> float:
+    # The spreads below: this function with seeds 0-5 (manual_seed, batch order, split).
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(b.x_train[0].numel(), hidden),
                                 torch.nn.ReLU(), torch.nn.Linear(hidden, hidden), torch.nn.ReLU(),
@@ -149,12 +152,13 @@ def test_spirals_need_a_nonlinear_model_and_an_mlp_learns_them(bundles, one_thre
     b = bundles["spirals"]
     linear = LogisticRegression(max_iter=500).fit(b.x_train.numpy(), b.y_train.numpy())
     assert linear.score(b.x_val.numpy(), b.y_val.numpy()) < 0.6
-    assert _fit_mlp(b, epochs=12) >= 0.95
+    assert _fit_mlp(b, epochs=12) > 0.65   # seeds 0-5: 0.983–0.997; chance 1/3
 
 
 def test_digits_and_moons_are_learnable(bundles, one_thread):
-    assert _fit_mlp(bundles["digits"], epochs=8, lr=3e-3) >= 0.9
-    assert _fit_mlp(bundles["moons"], epochs=5) >= 0.9
+    # seeds 0-5: digits 0.944–0.986 (chance 0.1), moons 0.990–1.0 (chance 0.5)
+    assert _fit_mlp(bundles["digits"], epochs=8, lr=3e-3) > 0.5
+    assert _fit_mlp(bundles["moons"], epochs=5) > 0.75
 
 
 def test_unknown_builtin_suggests_a_close_name():

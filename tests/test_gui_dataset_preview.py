@@ -2,7 +2,7 @@
 the GUI thread; a dataset that cannot be loaded is a red message, never an exception."""
 from __future__ import annotations
 
-import time
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -15,7 +15,10 @@ from gui import background
 from gui.insights import dataset_samples
 from gui.insights.dataset_preview import DatasetPreview
 
-LOAD_TIMEOUT_MS = 20000
+# The first load starts the helper process (spawn, import torch, at a lower priority):
+# 2.0–2.7 s on a 2-core machine, 58 s with both cores kept busy (it timed out at 20 s).
+# The limit is for a hang.
+LOAD_TIMEOUT_MS = 600_000
 
 
 @pytest.fixture
@@ -116,25 +119,31 @@ def test_an_unexpected_failure_is_shown_too(qtbot, preview, monkeypatch):
 
 
 def test_loading_does_not_block_the_gui_thread(qtbot, preview, monkeypatch):
+    # The job cannot finish until the test releases it, so whatever the event loop does
+    # before the release happened while the data was still loading.
+    release = threading.Event()
     pool = ThreadPoolExecutor(max_workers=1)
 
-    def slow(fn, *args):   # a big file: the job takes a second wherever it runs
-        return pool.submit(lambda: (time.sleep(1.0), fn(*args))[1])
+    def held(fn, *args):
+        return pool.submit(lambda: (release.wait(120), fn(*args))[1])
 
-    monkeypatch.setattr(background, "submit", slow)
+    monkeypatch.setattr(background, "submit", held)
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(20)
-    started = time.monotonic()
-    with qtbot.waitSignal(preview.loaded, timeout=LOAD_TIMEOUT_MS):
-        preview.show_dataset({"dataset": "digits"})
-        assert time.monotonic() - started < 0.5
+    try:
+        preview.show_dataset({"dataset": "digits"})   # returns with the job still held
         assert preview.is_loading() and preview.caption() == "Loading digits…"
-    timer.stop()
-    pool.shutdown()
-    assert len(ticks) >= 10           # the event loop ran while the data loaded
-    assert preview.samples_shown() == 12
+        qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=LOAD_TIMEOUT_MS)
+        assert preview.is_loading()      # the event loop ran while the data loaded
+        with qtbot.waitSignal(preview.loaded, timeout=LOAD_TIMEOUT_MS):
+            release.set()
+    finally:
+        release.set()
+        timer.stop()
+        pool.shutdown()
+    assert not preview.is_loading() and preview.samples_shown() == 12
 
 
 def test_a_newer_request_wins_over_a_slower_older_one(qtbot, preview):
@@ -142,4 +151,4 @@ def test_a_newer_request_wins_over_a_slower_older_one(qtbot, preview):
         preview.show_dataset({"dataset": {"name": "shapes", "samples": 300}})
         preview.show_dataset({"dataset": "spirals"})
     assert preview.caption().startswith("spirals:") and preview.showing_scatter()
-    assert preview.wait_loaded(1.0)
+    assert not preview.is_loading()

@@ -18,13 +18,16 @@ from gui.summary_dock import NODE_COL as S_NODE
 from gui.summary_dock import PARAMS_COL, SHAPE_COL, TYPE_COL, SummaryWidget
 from gui.theme import current_theme
 
+# The session re-checks the graph on a timer: up to 0.5 s on a busy 2-core machine.
+CHECK_TIMEOUT_MS = 30_000
+
 
 def lenet_session() -> EditorSession:
     return EditorSession(load_file(find_template("lenet5")))
 
 
 def break_conv2(qtbot, session: EditorSession) -> None:
-    with qtbot.waitSignal(session.checked, timeout=3000):
+    with qtbot.waitSignal(session.checked, timeout=CHECK_TIMEOUT_MS):
         session.undo.push(SetParams(session.graph, "conv2", {"kernel_size": [30, 30]}))
 
 
@@ -86,7 +89,7 @@ def test_shape_error_is_listed_and_activates_its_node(qtbot):
     assert emitted == [("conv2", None)]
 
     # Undo fixes it, and the list empties.
-    with qtbot.waitSignal(session.checked, timeout=3000):
+    with qtbot.waitSignal(session.checked, timeout=CHECK_TIMEOUT_MS):
         session.undo.undo()
     assert problems.row_count() == 0
     assert problems.count_label.text() == "No problems"
@@ -95,7 +98,7 @@ def test_shape_error_is_listed_and_activates_its_node(qtbot):
 def test_missing_output_is_a_graph_level_row_and_errors_come_first(qtbot):
     session = lenet_session()
     problems = shown(qtbot, ProblemsWidget(session))
-    with qtbot.waitSignal(session.checked, timeout=3000):
+    with qtbot.waitSignal(session.checked, timeout=CHECK_TIMEOUT_MS):
         session.undo.push(RemoveItems(session.graph, ["output"], []))
     row = problems.row_of(None)
     assert row == 0
@@ -147,7 +150,7 @@ def test_problem_inside_a_block_names_the_block(qtbot):
     inner = doc.blocks["Head"]
     relu = next(n.id for n in inner if n.type == "ReLU")
     edge = inner.edges_into(relu)[0]
-    with qtbot.waitSignal(session.checked, timeout=3000):
+    with qtbot.waitSignal(session.checked, timeout=CHECK_TIMEOUT_MS):
         session.undo.push(RemoveItems(inner, [], [edge]))
     row = problems.row_of(relu, "Head")
     assert row >= 0, [problems.row_texts(i) for i in range(problems.row_count())]
@@ -197,7 +200,7 @@ def test_summary_asks_for_fixes_while_broken_and_recovers(qtbot):
         ["input", "conv1", "relu1", "pool1"]
     assert summary.item_for("conv1").text(SHAPE_COL) == "N×6×28×28"
     assert summary.item_for("fc1") is None
-    with qtbot.waitSignal(session.checked, timeout=3000):
+    with qtbot.waitSignal(session.checked, timeout=CHECK_TIMEOUT_MS):
         session.undo.undo()
     assert not summary.message_label.isVisible()
     assert summary.row_count() == 14
@@ -232,7 +235,7 @@ def test_grab_pictures(qtbot):
     summary_image = summary.grab().toImage()
     assert summary_image.save("/tmp/summary.png")
     assert_not_blank(summary_image)
-    with qtbot.waitSignal(session.checked, timeout=3000):
+    with qtbot.waitSignal(session.checked, timeout=CHECK_TIMEOUT_MS):
         session.undo.push(RemoveItems(session.graph, ["output"], []))
     break_conv2(qtbot, session)
     image = problems.grab().toImage()

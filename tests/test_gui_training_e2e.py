@@ -15,7 +15,10 @@ from graph.templates import find_template
 from gui.main_window import MainWindow
 from gui.session import EditorSession
 
-RUN_TIMEOUT_MS = 120_000
+# One epoch: 11.8 s from the click on a busy 2-core machine, the whole test 41 s with both
+# cores kept busy; the first preview (it starts the helper process, at a lower priority)
+# 3.3 s, and 58 s with both cores kept busy. The limit is for a hang.
+RUN_TIMEOUT_MS = 600_000
 
 
 @pytest.fixture
@@ -63,7 +66,8 @@ def test_lenet5_trains_through_the_editor_and_exports_onnx(qtbot, window, tmp_pa
     x, y = panel.insights.curves.raw_curve.getData()
     assert len(x) >= 10 and np.isfinite(y).all()
     accuracy = panel.epoch_events[-1]["val_accuracy"]
-    assert accuracy > 0.3, accuracy
+    # one epoch, seeds 0-5 (in-process, same settings): 0.897–0.961; chance 0.1
+    assert accuracy > 0.5, accuracy
 
     # conv1's feature map: 6 channels of 28×28, none of them constant
     image = feature_maps.images()["conv1"]
@@ -85,7 +89,9 @@ def test_lenet5_trains_through_the_editor_and_exports_onnx(qtbot, window, tmp_pa
     run_dir = Path(panel.last_run_dir)
     assert (run_dir / "checkpoints" / "best").is_dir()
     # (the run list rereads the runs folder in the event loop's next turn after the run)
-    qtbot.waitUntil(lambda: [r.path for r in panel.insights.runs.runs()] == [run_dir], timeout=5000)
+    # (0.07 s after the run)
+    qtbot.waitUntil(lambda: [r.path for r in panel.insights.runs.runs()] == [run_dir],
+                    timeout=30_000)
     assert panel.insights.runs.runs()[0].best_epoch == 1
 
     # hovering conv1 on the canvas shows its output
@@ -113,7 +119,8 @@ def test_lenet5_trains_through_the_editor_and_exports_onnx(qtbot, window, tmp_pa
 
 def test_hover_previews_exist_before_training(qtbot, window):
     previews = window.previews
-    qtbot.waitUntil(lambda: previews.preview("conv1") is not None, timeout=30_000)
+    # the first preview starts the helper process
+    qtbot.waitUntil(lambda: previews.preview("conv1") is not None, timeout=RUN_TIMEOUT_MS)
     assert previews.source.startswith("initial weights · digits, validation sample 0")
     assert previews.preview("pool2").shape == (16, 5, 5)
     node = window.scene.nodes["fc1"]

@@ -2,7 +2,7 @@
 run of LeNet-5 (plots, accuracy, checkpoint), Stop on a long run, and a killed worker.
 
 Each run spawns a worker that imports torch (a few seconds on a busy machine), so the
-waits are generous; only the stop latency is timed, from the click on.
+waits are generous; nothing is timed (the stop is counted in steps).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from graph.templates import find_template
 from gui.session import EditorSession
 from gui.training_panel import TrainingPanel
 
-RUN_TIMEOUT_MS = 120_000
+# One epoch took 11.8 s from the click on a busy 2-core machine; the limit is for a hang.
+RUN_TIMEOUT_MS = 300_000
 
 
 def make_panel(qtbot, tmp_path, **changes) -> TrainingPanel:
@@ -67,7 +68,8 @@ def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
     assert curves.best_epoch() == 1 and curves.best_line.isVisible()
 
     epoch = panel.epoch_events[-1]
-    assert epoch["val_accuracy"] > 0.3
+    # one epoch, seeds 0-5 (in-process, same settings): 0.897–0.961; chance 0.1
+    assert epoch["val_accuracy"] > 0.5
     shown = f"val accuracy {epoch['val_accuracy']:.1%}"
     assert shown in panel.status_label.text()
     assert shown in panel.log_view.toPlainText()
@@ -80,9 +82,12 @@ def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
     assert_idle(panel)
 
 
-def test_stop_a_long_run(qtbot, tmp_path):
+def test_stop_a_long_run(qtbot, tmp_path, monkeypatch):
     panel = make_panel(qtbot, tmp_path, epochs=50, batch_size=8,
                        dataset={"name": "shapes", "samples": 2000, "resize_to_input": True})
+    handled: list[dict] = []
+    handle = panel._handle
+    monkeypatch.setattr(panel, "_handle", lambda ev: (handled.append(ev), handle(ev)))
     assert panel.settings.dataset_combo.currentText() == "shapes" and panel.settings.batch_spin.value() == 8
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.last_step is not None, timeout=RUN_TIMEOUT_MS)
@@ -92,11 +97,15 @@ def test_stop_a_long_run(qtbot, tmp_path):
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
     assert panel.pause_button.text() == "Pause"
 
-    began = time.monotonic()
+    # Counted in steps, not seconds (stop to idle took 0.04–0.07 s on an idle machine): the
+    # batch in flight may finish, then the run ends.
+    clicked_at = time.time()
     qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
     assert not panel.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
-    assert time.monotonic() - began < 1.0   # typically 0.04–0.07 s here
+    qtbot.waitUntil(lambda: not panel.running, timeout=RUN_TIMEOUT_MS)
+    after_stop = [e["global_step"] for e in handled
+                  if e["kind"] == "step" and e["time"] > clicked_at]
+    assert len(after_stop) <= 1, f"steps ran after Stop: {after_stop}"
     assert panel.done_event["status"] == "stopped"
     assert panel.training.status == "stopped"
     assert panel.status_label.text().startswith("stopped")
@@ -108,7 +117,7 @@ def test_killed_worker_shows_error(qtbot, tmp_path):
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     assert panel.running
     panel.training.kill()
-    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.running, timeout=RUN_TIMEOUT_MS)
 
     assert panel.done_event["status"] == "failed"
     assert "killed" in panel.status_label.text()

@@ -66,8 +66,9 @@ def test_an_autoencoder_run_shows_inputs_beside_their_reconstructions(tmp_path):
     assert len(pairs) == 2 and all(p["what"] == "reconstruction" for p in pairs)
     assert pairs[0]["inputs"].shape == pairs[0]["images"].shape == (8, 1, 8, 8)
     # The second epoch reconstructs better than the first.
+    # seeds 0-5: epoch 2's error is 0.48–0.68 of epoch 1's
     errors = [float(((p["inputs"] - p["images"]) ** 2).mean()) for p in pairs]
-    assert errors[1] < errors[0], errors
+    assert errors[1] < 0.85 * errors[0], errors
     capture = of_kind(seen, "activations")[-1]
     assert capture["output"].shape == (1, 8, 8) and "probabilities" not in capture
 

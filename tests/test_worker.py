@@ -2,14 +2,18 @@
 stop, pause, a killed worker, and runs that fail (NaN loss, missing data, bad settings).
 
 Each test spawns a fresh interpreter that imports torch (about 2 s), so every wait below is
-generous; the few timing assertions (stop latency, a quiet pause) measure only the part
-after the worker is running.
+generous, and only a hang reaches them; nothing is timed (a stop is counted in steps, a
+full pipe is read from the pipe itself).
 """
 from __future__ import annotations
 
+import array
+import fcntl
 import json
 import math
+import mmap
 import signal
+import termios
 import threading
 import time
 from pathlib import Path
@@ -28,8 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MLP = (ROOT / "templates" / "mlp.json").read_text(encoding="utf-8")
 LENET = (ROOT / "templates" / "lenet5.json").read_text(encoding="utf-8")
 
-START_TIMEOUT = 60.0   # spawn + import torch + build the run, on a busy 2-core machine
-RUN_TIMEOUT = 120.0
+# Spawn + import torch + build the run: 3–8 s to the first step on a busy 2-core machine,
+# a whole short run 16 s. The limits are for a hang.
+START_TIMEOUT = 120.0
+RUN_TIMEOUT = 300.0
 
 
 def training(text: str, **changes) -> dict:
@@ -102,6 +108,26 @@ def start(tmp_path):
         assert not session._process.is_alive()
 
 
+def unread_bytes(session: TrainingSession) -> int:
+    """Bytes of events the worker has written to its pipe that no one has read yet."""
+    waiting = array.array("i", [0])
+    fcntl.ioctl(session._queue._reader.fileno(), termios.FIONREAD, waiting)
+    return waiting[0]
+
+
+def wait_until_the_pipe_is_full(session: TrainingSession) -> None:
+    """Without reading: until the pipe holds as much as it can (the worker then blocks on
+    its next send). Linux reports the pipe's capacity (elsewhere 16 KB is its smallest);
+    a full pipe may leave part of its last page empty (62,632 of 65,536 bytes seen)."""
+    fd = session._queue._reader.fileno()
+    capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) if hasattr(fcntl, "F_GETPIPE_SZ") else 16384
+    deadline = time.perf_counter() + START_TIMEOUT
+    while unread_bytes(session) < capacity - mmap.PAGESIZE:
+        assert time.perf_counter() < deadline, f"the pipe holds {unread_bytes(session)} bytes"
+        assert session._process.is_alive(), "the worker exited"
+        time.sleep(0.01)
+
+
 def run_folders(runs: Path) -> list[Path]:
     return sorted(p for p in runs.iterdir()) if runs.exists() else []
 
@@ -141,7 +167,8 @@ def test_a_short_run_reports_everything_in_order(start, tmp_path):
 
     epochs = watch.of("epoch")
     assert [e["epoch"] for e in epochs] == [1, 2]
-    assert all(e["val_accuracy"] > 0.5 for e in epochs), epochs  # 10 classes: chance is 0.1
+    # seeds 0-5 (in-process, same settings): every epoch's val acc 0.919–0.972; chance 0.1
+    assert all(e["val_accuracy"] > 0.5 for e in epochs), epochs
     assert done["epochs_done"] == 2 and done["best"]["epoch"] in (1, 2)
 
     activations = watch.of("activations")
@@ -180,44 +207,41 @@ def test_a_short_run_reports_everything_in_order(start, tmp_path):
 
 
 # --- stop, pause ---------------------------------------------------------------------------
-def test_stop_mid_epoch_ends_within_a_second_and_keeps_a_checkpoint(start):
+def test_stop_mid_epoch_ends_at_the_next_batch_and_keeps_a_checkpoint(start):
+    # Counted in steps, not seconds: stop() lets the batch in flight finish (its step event
+    # is stamped after stop()) and the run ends before the next one, however busy the
+    # machine. (The panel's stop takes 0.04–0.07 s on an idle machine.)
     watch = start(lenet_on_shapes(epochs=50), text=LENET)
     watch.until(lambda e: e["kind"] == "step", START_TIMEOUT, "first step")
-    stopped_at = time.perf_counter()
+    stopped_at = time.time()
     watch.session.control.stop()
-    done = watch.done(timeout=30)
-    latency = done["_seen"] - stopped_at
+    done = watch.done()
     assert done["status"] == "stopped", done
-    assert latency < 1.5, f"done arrived {latency:.2f} s after stop()"
+    after_stop = [s["global_step"] for s in watch.of("step") if s["time"] > stopped_at]
+    assert len(after_stop) <= 1, f"steps ran after stop(): {after_stop}"
     assert done["epochs_done"] == 0
     last = Path(done["run_dir"]) / "checkpoints" / "last"
     assert (last / "model.safetensors").is_file()
     state = assert_checkpoint_loads(last, LENET)
-    assert state.extra.get("partial_epoch") is True and state.global_step >= 1
+    assert state.extra.get("partial_epoch") is True
+    assert state.global_step == watch.of("step")[-1]["global_step"] >= 1   # where it stopped
     watch.session.join(10)
     assert watch.session._process.exitcode == 0
 
 
-def test_pause_holds_the_steps_and_resume_lets_the_run_finish(start):
+def test_pause_and_resume_reach_the_worker_and_the_run_finishes(start):
+    # That a pause holds the steps is shown in-process, where the pause loop is observable
+    # (tests/test_training.py::test_pause_holds_the_steps_until_resume); here: the controls
+    # cross the process boundary and a paused-then-resumed run loses no step.
     watch = start(lenet_on_shapes(epochs=2), text=LENET)
     watch.until(lambda e: e["kind"] == "step", START_TIMEOUT, "first step")
-    paused_at = time.time()
     watch.session.control.pause()
-    quiet_until = time.perf_counter() + 1.3
-    while time.perf_counter() < quiet_until:
-        watch.poll()
-        time.sleep(0.01)
-    assert not watch.session.finished, "the run ended while paused"
-    made_while_paused = [s["global_step"] for s in watch.of("step") if s["time"] > paused_at]
-    assert len(made_while_paused) <= 1, f"steps ran during the pause: {made_while_paused}"
-    held_at = watch.of("step")[-1]["global_step"]
-
     watch.session.control.resume()
     done = watch.done()
     assert done["status"] == "finished" and done["epochs_done"] == 2, done
     steps = [s["global_step"] for s in watch.of("step")]
     assert steps == list(range(1, steps[-1] + 1)), "log_every 1, report_interval 0: one step event per step"
-    assert steps[-1] > held_at and steps[-1] == 2 * watch.of("started")[0]["steps_per_epoch"]
+    assert steps[-1] == 2 * watch.of("started")[0]["steps_per_epoch"]
 
 
 def test_close_lets_a_worker_with_a_full_pipe_save_and_exit(start):
@@ -226,13 +250,13 @@ def test_close_lets_a_worker_with_a_full_pipe_save_and_exit(start):
     watch = start(lenet_on_shapes(epochs=50, watch_nodes=["conv1"], activation_interval=0),
                   text=LENET)
     started = watch.until(lambda e: e["kind"] == "started", START_TIMEOUT, "started")
+    # Events of every step, unread, until the pipe is full (the worker blocks on a send).
     watch.until(lambda e: e["kind"] == "step", START_TIMEOUT, "first step")
-    time.sleep(1.5)
-    began = time.perf_counter()
+    wait_until_the_pipe_is_full(watch.session)
     watch.session.close()
-    took = time.perf_counter() - began
+    # close() kills a worker that has not exited 5 s after stop(): exit code 0 means it
+    # saved and exited on its own.
     assert watch.session._process.exitcode == 0, "the worker was killed, not stopped"
-    assert took < 4.5, f"close() took {took:.1f} s"
     last = Path(started["run_dir"]) / "checkpoints" / "last"
     assert assert_checkpoint_loads(last, LENET).extra.get("partial_epoch") is True
 
@@ -244,7 +268,7 @@ def test_a_killed_worker_is_reported_and_its_checkpoints_still_load(start):
     watch = start(lenet_on_shapes(epochs=50, watch_nodes=["conv1"], activation_interval=0),
                   text=LENET)
     watch.until(lambda e: e["kind"] == "epoch", START_TIMEOUT, "first epoch")
-    time.sleep(1.0)
+    wait_until_the_pipe_is_full(watch.session)
     watch.session.kill()
     watch.session.join(10)
 
@@ -265,7 +289,8 @@ def test_a_killed_worker_is_reported_and_its_checkpoints_still_load(start):
     run_dir = Path(watch.of("started")[0]["run_dir"])
     checkpoints = run_dir / "checkpoints"
     assert_checkpoint_loads(checkpoints / "epoch-001", LENET)
-    complete = [p for p in checkpoints.iterdir() if p.suffix not in (".partial", ".old")]
+    # Staging and swap folders are hidden (a leading dot); every other entry is whole.
+    complete = [p for p in checkpoints.iterdir() if not p.name.startswith(".")]
     assert complete
     for folder in complete:
         assert_checkpoint_loads(folder, LENET)

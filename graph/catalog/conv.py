@@ -35,6 +35,16 @@ def _conv(dims: int) -> NodeSpec:
     )
 
 
+def _output_padding_fits(params: dict) -> str | None:
+    # torch checks this only when the layer runs, never on meta.
+    for axis, (pad, stride, dilation) in enumerate(zip(params["output_padding"],
+                                                       params["stride"], params["dilation"])):
+        if pad >= max(stride, dilation):
+            return (f"output_padding {pad} (axis {axis + 1}) must be smaller than stride "
+                    f"{stride} or dilation {dilation}")
+    return None
+
+
 def _conv_transpose(dims: int) -> NodeSpec:
     return NodeSpec(
         type=f"ConvTranspose{dims}d",
@@ -60,6 +70,7 @@ def _conv_transpose(dims: int) -> NodeSpec:
         shape_hint="output_padding must be smaller than stride (or dilation); the input needs "
                    "a channel axis.",
         summary="{kernel_size} /{stride} → {out_channels}",
+        rules=(_output_padding_fits,),
     )
 
 

@@ -5,6 +5,7 @@ Every error is a DataError whose message names the file (and the row or column).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from runtime.data.builtin import RawData
+from runtime.data import limits
 from runtime.data.bundle import DataError
 
 MAX_CATEGORIES = 50          # a categorical CSV feature with more values is an id, not a feature
@@ -48,12 +50,12 @@ def load_csv(path: Path, options: dict[str, Any]) -> RawData:
     if task not in ("auto", "classification", "regression"):
         raise DataError(f"dataset.csv.task must be auto, classification or regression, "
                         f"got {task!r}")
+    raw = limits.open_data_file(path, limits.MAX_CSV_BYTES, "a CSV file")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
             records = list(enumerate(csv.reader(fh, delimiter=delimiter), start=1))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") \
-            from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text file ({_where_not_utf8(path)})") from None
     except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file: {exc}") from None
     except OSError as exc:
@@ -178,6 +180,20 @@ def load_csv(path: Path, options: dict[str, Any]) -> RawData:
     desc = (f"{path.name}: {len(rows)} rows, {x.shape[1]} features "
             f"({', '.join(names[:6])}{', …' if len(names) > 6 else ''}), target {target_name!r}")
     return RawData(torch.from_numpy(x.astype(np.float32)), y, task, class_names, desc)
+
+
+def _where_not_utf8(path: Path) -> str:
+    """'invalid start byte at byte 70000 (row 12)': the decoder reads in chunks and counts
+    from its chunk, so the file is decoded again, whole, to name the true place."""
+    data = limits.read_data_file(path, limits.MAX_CSV_BYTES, "a CSV file")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = bom + exc.start
+        row = data.count(b"\n", 0, start) + 1
+        return f"{exc.reason} at byte {start} (row {row})"
+    return "it changed while being read"
 
 
 def _number_name(value: float) -> str:

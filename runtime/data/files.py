@@ -18,6 +18,7 @@ from runtime.data.idx_cifar import (_IDX_ANY, _IDX_IMAGES, CIFAR10_CLASSES, FASH
                                     _cifar_folder, load_cifar10, load_idx, read_idx)
 from runtime.data.image_folder import (DEFAULT_IMAGE_SIZE, IMAGE_EXTENSIONS, MAX_DEFAULT_SIDE,
                                        load_image_folder)
+from runtime.data.limits import check_path_kind
 from runtime.data.npz import load_npz
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def detect_format(path: Path) -> str:
 
 
 def load_file(path: Path, fmt: str | None, options: dict[str, Any]) -> RawData:
+    check_path_kind(path)     # /dev/zero, a FIFO or a socket: refused before any reading
     fmt = canonical_format(fmt) if fmt else detect_format(path)
     loader = {"csv": load_csv, "imagefolder": load_image_folder, "idx": load_idx,
               "cifar10": load_cifar10, "npz": load_npz}[fmt]

@@ -5,8 +5,11 @@ CIFAR-10 is read only in its binary version (`data_batch_N.bin`), never the pick
 from __future__ import annotations
 
 import gzip
+import math
+import os
 import re
 import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ import numpy as np
 import torch
 
 from runtime.data.builtin import RawData
+from runtime.data import limits
 from runtime.data.bundle import DataError
 from runtime.messages import first_line
 
@@ -32,30 +36,45 @@ _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (raw or gzip): magic 0 0 type ndim, ndim big-endian uint32 sizes, data."""
-    try:
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                raw = fh.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: cannot read: {first_line(exc, limit=200)}") from None
-    if len(raw) < 4:
-        raise DataError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
-    zero1, zero2, code, ndim = struct.unpack(">BBBB", raw[:4])
+    """One IDX file (raw or gzip): magic 0 0 type ndim, ndim big-endian uint32 sizes, data.
+
+    The header declares the data's size, so no more than that is read (or decompressed):
+    a gzip that inflates past it is refused at that point, not after inflating it all."""
+    with limits.open_data_file(path) as fh:
+        try:
+            if path.name.lower().endswith(".gz"):
+                with gzip.GzipFile(fileobj=fh, mode="rb") as stream:
+                    return _read_idx_stream(stream, path, None)
+            return _read_idx_stream(fh, path, os.fstat(fh.fileno()).st_size)
+        except (OSError, EOFError, zlib.error) as exc:    # gzip.BadGzipFile is an OSError
+            raise DataError(f"{path}: cannot read: {first_line(exc, limit=200)}") from None
+
+
+def _read_idx_stream(stream, path: Path, file_size: int | None) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise DataError(f"{path}: too short to be an IDX file ({len(magic)} bytes)")
+    zero1, zero2, code, ndim = struct.unpack(">BBBB", magic)
     if zero1 or zero2 or code not in _IDX_TYPES or not 1 <= ndim <= 4:
-        raise DataError(f"{path}: not an IDX file (magic bytes {raw[:4].hex()}; expected "
+        raise DataError(f"{path}: not an IDX file (magic bytes {magic.hex()}; expected "
                         "00 00 <type> <dims>, e.g. 00000803 for images)")
-    if len(raw) < 4 + 4 * ndim:
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise DataError(f"{path}: the IDX header is cut short")
-    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    dims = struct.unpack(f">{ndim}I", sizes)
     dtype = np.dtype(_IDX_TYPES[code])
-    expected = int(np.prod(dims)) * dtype.itemsize
-    body = raw[4 + 4 * ndim:]
+    expected = math.prod(dims) * dtype.itemsize
+    declared = f"the header says {'×'.join(map(str, dims))} values ({expected} bytes)"
+    if expected > limits.MAX_DECODED_BYTES:
+        raise DataError(f"{path}: {declared}, more than the "
+                        f"{limits.size_text(limits.MAX_DECODED_BYTES)} a dataset file may hold")
+    if file_size is not None and file_size - 4 - 4 * ndim != expected:
+        raise DataError(f"{path}: {declared} but the file holds {file_size - 4 - 4 * ndim} "
+                        "bytes of data")
+    body = limits.read_at_most(stream, expected, f"{path}: {declared} but the data goes on "
+                               "past that; refused there, before reading the rest")
     if len(body) != expected:
-        raise DataError(f"{path}: the header says {'×'.join(map(str, dims))} values "
-                        f"({expected} bytes) but the file holds {len(body)} bytes of data")
+        raise DataError(f"{path}: {declared} but the file holds {len(body)} bytes of data")
     return np.frombuffer(body, dtype).reshape(dims)
 
 
@@ -155,15 +174,20 @@ def _cifar_folder(path: Path) -> Path | None:
 
 
 def _read_cifar(path: Path, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not raw or len(raw) % _CIFAR_RECORD:
-        extra = " (CIFAR-100 binary files, with 2 label bytes, are not supported)" \
-            if raw and len(raw) % (_CIFAR_RECORD + 1) == 0 else ""
-        raise DataError(f"{path}: {len(raw)} bytes is not a whole number of CIFAR-10 records "
-                        f"(1 label byte + 3072 pixel bytes each){extra}")
+    with limits.open_data_file(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if not size or size % _CIFAR_RECORD:      # judged by its size, before reading it
+            extra = " (CIFAR-100 binary files, with 2 label bytes, are not supported)" \
+                if size and size % (_CIFAR_RECORD + 1) == 0 else ""
+            raise DataError(f"{path}: {size} bytes is not a whole number of CIFAR-10 records "
+                            f"(1 label byte + 3072 pixel bytes each){extra}")
+        try:
+            raw = limits.read_at_most(fh, size, f"{path}: grew while being read; refused")
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) != size:
+        raise DataError(f"{path}: {len(raw)} of its {size} bytes could be read (the file "
+                        "shrank while being read)")
     rec = np.frombuffer(raw, np.uint8).reshape(-1, _CIFAR_RECORD)
     labels = rec[:, 0].astype(np.int64)
     if labels.max() >= num_classes:
@@ -192,8 +216,9 @@ def load_cifar10(path: Path, options: dict[str, Any]) -> RawData:
     meta = folder / "batches.meta.txt"
     if meta.exists():
         try:
-            names = [line.strip() for line in meta.read_text(encoding="utf-8").splitlines()]
-        except (OSError, UnicodeDecodeError) as exc:
+            text = limits.read_data_file(meta, limits.MAX_TEXT_BYTES, "a class-names file")
+            names = [line.strip() for line in text.decode("utf-8").splitlines()]
+        except UnicodeDecodeError as exc:
             raise DataError(f"{meta}: cannot read: {first_line(exc, limit=200)}") from None
         names = [n for n in names if n]
         if names:

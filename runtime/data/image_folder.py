@@ -1,7 +1,9 @@
 """Image-folder dataset loader: one sub-folder of images per class (optionally split)."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from runtime.data import limits
 from runtime.data.builtin import RawData
 from runtime.data.bundle import DataError
 from runtime.messages import first_line
@@ -32,6 +35,35 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*")
                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """The image at `path`, opened only if it is a regular file of bounded size whose header
+    declares at most MAX_IMAGE_PIXELS pixels; nothing is decoded yet."""
+    from PIL import Image
+
+    with limits.open_data_file(path, what="an image") as fh:
+        with warnings.catch_warnings():
+            # Pillow warns from 89 M pixels; our own, lower cap refuses those below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            try:
+                im = Image.open(fh)
+            except Image.DecompressionBombError as exc:     # past twice Pillow's own cap
+                raise DataError(f"{path}: declares more than the {limits.MAX_IMAGE_PIXELS:,} "
+                                "pixels an image may have (a decompression bomb: "
+                                f"{first_line(exc, limit=200)}); delete or replace it") from None
+        with im:
+            _check_pixels(path, im)
+            yield im
+
+
+def _check_pixels(path: Path, im) -> None:
+    pixels = im.width * im.height
+    if pixels > limits.MAX_IMAGE_PIXELS:
+        raise DataError(f"{path}: declares {im.width}×{im.height} pixels ({pixels:,}), more "
+                        f"than the {limits.MAX_IMAGE_PIXELS:,} an image may have (a "
+                        "decompression bomb, or a photo to shrink first); delete or replace it")
 
 
 def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
@@ -97,12 +129,12 @@ def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
     colour = False
     for f, _ in every:                                      # header pass: size and mode
         try:
-            with Image.open(f) as im:
+            with _opened(f) as im:
                 sizes[(im.height, im.width)] += 1
                 colour = colour or im.mode not in ("1", "L", "LA", "I", "I;16", "F")
         except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise DataError(f"{f}: not a readable image ({first_line(exc, limit=200)}); delete or replace it") \
-                from None
+            raise DataError(f"{f}: not a readable image ({first_line(exc, limit=200)}); delete "
+                            "or replace it") from None
     if color is None:
         color = "rgb" if colour else "grayscale"
     mode = "RGB" if color == "rgb" else "L"
@@ -120,7 +152,7 @@ def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
         x = np.empty((len(entries), size[0], size[1], channels), np.uint8)
         for i, (f, _) in enumerate(entries):
             try:
-                with Image.open(f) as im:
+                with _opened(f) as im:      # checked again: the file may have changed
                     im.load()
                     if im.mode in ("I", "I;16", "F") and mode == "L":
                         arr = np.asarray(im, np.float64)
@@ -136,8 +168,8 @@ def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
                                        reducing_gap=None)
                     arr = np.asarray(im, np.uint8)
             except (UnidentifiedImageError, OSError, ValueError) as exc:
-                raise DataError(f"{f}: not a readable image ({first_line(exc, limit=200)}); delete or replace "
-                                "it") from None
+                raise DataError(f"{f}: not a readable image ({first_line(exc, limit=200)}); "
+                                "delete or replace it") from None
             x[i] = arr.reshape(size[0], size[1], channels)
         xt = torch.from_numpy(x).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
         return xt, torch.tensor([label for _, label in entries], dtype=torch.int64)

@@ -1,15 +1,101 @@
-"""NumPy .npz dataset loader. Read with allow_pickle=False: nothing here unpickles."""
+"""NumPy .npz dataset loader. Nothing here unpickles: the zip is read member by member and
+each .npy header is checked (plain numeric type, declared size within the member and the
+cap) before its data is read."""
 from __future__ import annotations
 
+import io
+import math
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from runtime.data import limits
 from runtime.data.builtin import RawData
 from runtime.data.bundle import DataError
 from runtime.messages import first_line
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+class _NpzArchive:
+    """The arrays of an .npz file, each read only when asked for and only within bounds."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = limits.open_data_file(path)
+        try:
+            if self._file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                raise DataError(f"{path}: a single .npy array, not an .npz archive of x and y")
+            self._file.seek(0)
+            self._zip = zipfile.ZipFile(self._file)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            self._file.close()
+            raise DataError(f"{path}: not a readable .npz file: the zip archive is damaged or "
+                            f"cut short, e.g. saved only in part ({first_line(exc, limit=200)})") \
+                from None
+        except BaseException:
+            self._file.close()
+            raise
+        self._members = {info.filename[:-4]: info for info in self._zip.infolist()
+                         if info.filename.endswith(".npy")}
+        self.files = list(self._members)
+
+    def __enter__(self) -> "_NpzArchive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._zip.close()
+        self._file.close()
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        info = self._members[key]
+        where = f"{self.path}, array {key!r}"
+        if info.file_size > limits.MAX_DECODED_BYTES:
+            raise DataError(f"{where}: is {limits.size_text(info.file_size)} unpacked, more "
+                            f"than the {limits.size_text(limits.MAX_DECODED_BYTES)} an array "
+                            "may be")
+        try:
+            with self._zip.open(info) as member:
+                data = limits.read_at_most(
+                    member, info.file_size, f"{where}: unpacks to more than the "
+                    f"{info.file_size} bytes the archive declares for it; refused there")
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+                zlib.error) as exc:
+            raise DataError(f"{where}: cannot be unpacked; the archive is damaged or cut short "
+                            f"({first_line(exc, limit=200)})") from None
+        return _npy_array(data, where)
+
+
+def _npy_array(data: bytes, where: str) -> np.ndarray:
+    """The array an .npy file's bytes hold, its header checked before the data is used."""
+    fp = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise DataError(f"{where}: .npy format version {version[0]}.{version[1]} is not "
+                            "read (it holds structured arrays); store plain numeric arrays")
+    except ValueError as exc:
+        raise DataError(f"{where}: not a readable .npy array ({first_line(exc, limit=200)})") \
+            from None
+    if dtype.hasobject:
+        raise DataError(f"{where}: holds Python objects, which are never unpickled; store plain "
+                        "numeric arrays")
+    count = math.prod(shape)
+    needed = count * dtype.itemsize
+    held = len(data) - fp.tell()
+    if needed != held:
+        raise DataError(f"{where}: its header declares {'×'.join(map(str, shape)) or 'one'} "
+                        f"values of {dtype} ({needed} bytes) but it holds {held} bytes")
+    array = np.frombuffer(data, dtype, count, offset=fp.tell())   # read-only: callers copy
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def _npz_x(arr: np.ndarray, where: str) -> torch.Tensor:
@@ -74,21 +160,9 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
     if unknown:
         raise DataError(f"unknown dataset.npz option(s) {sorted(unknown)}; options: x, y, "
                         "x_val, y_val")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({first_line(exc, limit=200)})") from None
-    if not hasattr(archive, "files"):
-        raise DataError(f"{path}: a single .npy array, not an .npz archive of x and y")
-    with archive:
+    with _NpzArchive(path) as archive:
         keys = list(archive.files)
-
-        def get(key: str) -> np.ndarray:
-            try:
-                return archive[key]
-            except ValueError as exc:       # object arrays need pickle: refused
-                raise DataError(f"{path}: array {key!r} holds Python objects, which are never "
-                                f"unpickled; store plain numeric arrays ({first_line(exc, limit=200)})") from None
+        get = archive.__getitem__
 
         def pick(*names: str) -> str | None:
             lower = {k.lower(): k for k in keys}

@@ -3,6 +3,7 @@ written is ever left behind, example inputs built from the Input nodes, output c
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import math
@@ -18,9 +19,11 @@ from typing import Iterator
 import torch
 from torch import fx
 
+from graph.atomic_file import fsync_folder
 from graph.document import Document
 from runtime.compile import Compiled
 from runtime.targets import torch_dtype
+from runtime.training.durable import free_bytes, is_disk_full, umask, write_bytes
 
 EXAMPLE_BATCH = 2   # what tracing and ONNX export see
 CHECK_BATCH = 5     # the fresh batch the written file is checked on: not the export batch
@@ -75,7 +78,12 @@ class Context:
 class Staging:
     """Files are written into a hidden temporary folder next to their destination, checked
     there, and only then renamed into place. On any failure the folder is removed, so an
-    export either writes complete, verified files or nothing at all."""
+    export either writes complete, verified files or nothing at all, and a file that was
+    at the destination stays as it was.
+
+    Writers serialise into memory and `write` puts the bytes on disk: on a full disk that
+    is an OSError (ENOSPC) naming the destination, where torch.save says "unexpected pos"
+    and torch.jit.save aborts the process."""
 
     def __init__(self, destination_folder: Path) -> None:
         self.folder = destination_folder
@@ -84,6 +92,24 @@ class Staging:
 
     def path(self, final: Path) -> Path:
         return self.tmp / final.name
+
+    def write(self, final: Path, data: bytes | memoryview) -> Path:
+        """Stage `data` for `final`; an OSError names `final`, the file the user asked for."""
+        staged = self.path(final)
+        try:
+            return write_bytes(staged, data)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(final)) from None
+
+    def torch_save(self, final: Path, obj) -> Path:
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)
+        return self.write(final, buffer.getbuffer())
+
+    def jit_save(self, final: Path, module: torch.jit.ScriptModule) -> Path:
+        buffer = io.BytesIO()
+        torch.jit.save(module, buffer)
+        return self.write(final, buffer.getbuffer())
 
     def commit(self, finals: list[Path]) -> list[Path]:
         """Move every staged file into place (the named ones first, in order, then any the
@@ -97,11 +123,11 @@ class Staging:
                 continue
             with open(src, "rb") as f:
                 os.fsync(f.fileno())
-            os.chmod(src, 0o666 & ~_umask())  # some writers (safetensors) create 0600 files
+            os.chmod(src, 0o666 & ~umask())  # some writers (safetensors) create 0600 files
             dst = by_name.get(src.name, self.folder / src.name)
             os.replace(src, dst)
             moved.append(dst)
-        _fsync_folder(self.folder)
+        fsync_folder(self.folder)
         return moved
 
     def cleanup(self) -> None:
@@ -110,27 +136,38 @@ class Staging:
     def __enter__(self) -> "Staging":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, exc, tb) -> None:
+        # Before clean-up, which frees what the failed write had taken.
+        full = disk_full_in(exc, self.folder) if exc is not None else None
         self.cleanup()
+        if full is not None and full is not exc:
+            raise full from None
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+# torch's zip writer on a failed write: "[enforce fail at inline_container.cc:672] .
+# unexpected pos 768 vs 726" or "PytorchStreamWriter failed writing file"
+TORCH_WRITE_FAILED = ("unexpected pos", "PytorchStreamWriter failed", "file write failed")
+LOW_SPACE_BYTES = 1 << 20
 
 
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def disk_full_in(exc: BaseException, folder: Path) -> OSError | None:
+    """The disk-full OSError behind `exc` (itself, a cause, or a writer's own words for it
+    when `folder` has next to no space left), naming what could not be written; else None."""
+    seen, depth = exc, 0
+    while seen is not None and depth < 16:
+        if is_disk_full(seen):
+            return seen if seen.filename else OSError(seen.errno, seen.strerror, str(folder))
+        text = str(seen)
+        if "os error 28" in text or "No space left on device" in text or (
+                any(words in text for words in TORCH_WRITE_FAILED) and _nearly_full(folder)):
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    free = free_bytes(folder)
+    return free is not None and free < LOW_SPACE_BYTES
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import re
 import torch
 
 from runtime.export.common import (CHECK_BATCH, EXAMPLE_BATCH, Context, ExportError,
-                                   ExportResult, Staging, compare, describe_step,
+                                   ExportResult, Staging, compare, describe_step, disk_full_in,
                                    example_inputs, quiet, run_model)
 from runtime.messages import first_line
 
@@ -46,6 +46,9 @@ def export_onnx(ctx: Context) -> ExportResult:
                                   input_names=input_names, output_names=output_names,
                                   dynamic_shapes=dynamic, external_data=external)
             except Exception as exc:
+                full = disk_full_in(exc, out.parent)
+                if full is not None:
+                    raise OSError(full.errno, full.strerror, str(out)) from None
                 raise ExportError(_failure_message(ctx, example, dynamic, exc)) from None
         try:
             onnx.checker.check_model(str(staged), full_check=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from runtime.codegen import export_code
+from runtime.codegen import CodeExportError, export_code
 from runtime.export.common import (CHECK_BATCH, Context, ExportError, ExportResult, Staging,
                                    compare, example_inputs, run_model)
 from runtime.export.weights import plain_state_dict
@@ -50,14 +50,18 @@ def python_paths(ctx: Context) -> tuple[Path, Path]:
 def export_python(ctx: Context) -> ExportResult:
     py, weights = python_paths(ctx)
     program = ctx.compiled.program
-    source = export_code(program, source=ctx.source_name, weights_file=weights.name)
+    try:
+        source = export_code(program, source=ctx.source_name, weights_file=weights.name)
+    except CodeExportError as exc:
+        raise ExportError(f"the graph cannot be written as Python code: {exc}; rename it, or "
+                          "export as torchscript instead") from None
     state = plain_state_dict(ctx.module)
     fresh = example_inputs(ctx.doc, ctx.compiled, CHECK_BATCH, seed=1)
     expected = run_model(ctx.module, fresh)
     with Staging(py.parent) as stage:
-        staged_py, staged_pt = stage.path(py), stage.path(weights)
-        staged_py.write_text(source, encoding="utf-8")
-        torch.save(state, staged_pt)
+        # Through the stage, so that a full disk names the file it could not write.
+        staged_py = stage.write(py, source.encode("utf-8"))
+        staged_pt = stage.torch_save(weights, state)
         got = _run_fresh(staged_py, staged_pt, program.class_name, fresh)
         result = compare(got, expected, 0.0, 0.0, program.output_names)
         if not result.ok:

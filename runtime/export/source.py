@@ -2,13 +2,13 @@
 .safetensors file. Nothing is ever unpickled: weights are read from safetensors only."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
 
 from runtime.export.common import WeightsError
-from runtime.training.checkpoint import CheckpointError, load_weights
+from runtime.training.checkpoint import CheckpointError, load_weights, newest_checkpoint
+from runtime.training.commit import is_final_name
 
 WEIGHTS_FILE = "model.safetensors"
 RUN_GRAPH = "graph.json"
@@ -57,8 +57,14 @@ def _weights_file(path: Path) -> Path:
         for name in ("best", "last"):
             if (checkpoints / name / WEIGHTS_FILE).is_file():
                 return checkpoints / name / WEIGHTS_FILE
-        epochs = sorted((p for p in checkpoints.glob("epoch-*") if (p / WEIGHTS_FILE).is_file()),
-                        key=_epoch_number)
+        # The newest committed checkpoint; else weights a person put in an epoch folder.
+        # Never a staging folder a killed run left (its name is not final).
+        newest = newest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+        if newest is not None and (newest / WEIGHTS_FILE).is_file():
+            return newest / WEIGHTS_FILE
+        epochs = sorted((p for p in checkpoints.glob("epoch-*")
+                         if is_final_name(p.name) and (p / WEIGHTS_FILE).is_file()),
+                        key=lambda p: (len(p.name), p.name))
         if epochs:
             return epochs[-1] / WEIGHTS_FILE
     if (path / "checkpoints").is_dir():
@@ -66,11 +72,6 @@ def _weights_file(path: Path) -> Path:
                            f"(no {WEIGHTS_FILE} under checkpoints/best, last or epoch-*)")
     raise WeightsError(f"{path}: not a run folder, a checkpoint folder or a .safetensors file "
                        f"(no {WEIGHTS_FILE} and no checkpoints/ inside)")
-
-
-def _epoch_number(folder: Path) -> tuple[int, str]:
-    match = re.search(r"(\d+)", folder.name)
-    return (int(match.group(1)) if match else -1, folder.name)
 
 
 def _run_graph(weights: Path) -> Path | None:

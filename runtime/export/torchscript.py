@@ -1,12 +1,14 @@
 """TorchScript: torch.jit.script of the compiled GraphModule when it scripts and gives the
-same outputs, else torch.jit.trace with an example batch built from the Input nodes."""
+same outputs, else torch.jit.trace with an example batch built from the Input nodes.
+The module is saved to memory and the bytes written by Staging: torch.jit.save to a file
+aborts the process when the disk fills."""
 from __future__ import annotations
 
 import torch
 
 from runtime.export.common import (CHECK_BATCH, EXAMPLE_BATCH, Comparison, Context,
-                                   ExportError, ExportResult, Staging, compare, example_inputs,
-                                   quiet, run_model)
+                                   ExportError, ExportResult, Staging, compare, disk_full_in,
+                                   example_inputs, quiet, run_model)
 from runtime.messages import first_line
 
 ATOL = RTOL = 1e-5
@@ -31,11 +33,14 @@ def export_torchscript(ctx: Context) -> ExportResult:
                         # The check below (a fresh batch of another size) is stricter than
                         # trace's own sanity check, which trips on attention's fast path.
                         captured = torch.jit.trace(module, example, check_trace=False)
-                    captured.save(str(staged))
+                    stage.jit_save(out, captured)
                     loaded = torch.jit.load(str(staged), map_location="cpu")
                     loaded.eval()
                     got = run_model(loaded, fresh)
             except Exception as exc:
+                full = disk_full_in(exc, out.parent)
+                if full is not None:   # no other way of capturing would fit either
+                    raise full from None
                 failures.append(f"{how[:-1]}ing failed: {first_line(exc)}")
                 continue
             result: Comparison = compare(got, expected, ATOL, RTOL, names)

@@ -7,7 +7,7 @@ import torch
 from graph.fileformat import dumps
 from graph.loader import loads
 from runtime.export.common import Context, ExportError, ExportResult, Staging
-from runtime.training.checkpoint import GRAPH_KEY, load_weights, save_weights
+from runtime.training.checkpoint import GRAPH_KEY, load_weights, weights_bytes
 
 
 def plain_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -34,8 +34,7 @@ def export_safetensors(ctx: Context) -> ExportResult:
     graph_json = dumps(ctx.doc)
     meta = {"nodetorch.source": ctx.source_name} if ctx.source_name else None
     with Staging(out.parent) as stage:
-        staged = stage.path(out)
-        save_weights(staged, ctx.module, graph_json, meta)
+        staged = stage.write(out, weights_bytes(ctx.module, graph_json, meta))
         tensors, stored_graph = load_weights(staged)
         problem = same_tensors(tensors, expected)
         if problem:
@@ -53,8 +52,7 @@ def export_state_dict(ctx: Context) -> ExportResult:
     out = ctx.target("model.pt")
     expected = plain_state_dict(ctx.module)
     with Staging(out.parent) as stage:
-        staged = stage.path(out)
-        torch.save(expected, staged)
+        staged = stage.torch_save(out, expected)
         try:
             reloaded = torch.load(staged, weights_only=True, map_location="cpu")
         except Exception as exc:

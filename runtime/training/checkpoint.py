@@ -5,6 +5,12 @@ A checkpoint folder holds
                          weights file alone is enough to rebuild and export the model
   optimizer.safetensors  the optimizer's tensors (moments, step counts)
   state.json             epoch, step, metrics, optimizer hyper-parameters, scheduler state
+
+A run's checkpoints/ folder (see commit.py for how each name is written safely):
+  epoch-NNN/             the end of epoch NNN
+  step-NNNNNNN/          a run stopped in the middle of an epoch, at that global step
+  last, best             links to one of those (copies where there are no symlinks)
+A model other than "model" (a GAN's generator, ...) adds its name: epoch-001-generator.
 """
 from __future__ import annotations
 
@@ -18,11 +24,18 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as serialise_tensors
+
+from graph.atomic_file import remove_stale_temp_files, temp_name
+from runtime.training.commit import commit_folder, is_final_name, staging_folder
+from runtime.training.durable import fsync_dir, write_bytes
 
 GRAPH_KEY = "nodetorch.graph"
 FORMAT_KEY = "nodetorch.format"
 FORMAT = "nodetorch.weights.v1"
+WEIGHTS_FILE = "model.safetensors"
+STATE_FILE = "state.json"
 
 
 class CheckpointError(Exception):
@@ -40,12 +53,28 @@ class CheckpointState:
 
 def save_weights(path: str | os.PathLike, module: torch.nn.Module, graph_json: str,
                  metadata: dict[str, str] | None = None) -> Path:
-    """state_dict → safetensors with the graph in its metadata. Atomic."""
+    """state_dict → safetensors with the graph in its metadata. Atomic: a temp file in the
+    same folder, fsynced, renamed over; on a full disk an OSError naming the file."""
     path = Path(path)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-    meta = {FORMAT_KEY: FORMAT, GRAPH_KEY: graph_json, **(metadata or {})}
-    _atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The editor's temp-file naming: one killed mid-write is cleared at the next save.
+    remove_stale_temp_files(path.parent, path.name)
+    tmp = path.with_name(temp_name(path.name))
+    write_bytes(tmp, weights_bytes(module, graph_json, metadata))
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
     return path
+
+
+def weights_bytes(module: torch.nn.Module, graph_json: str,
+                  metadata: dict[str, str] | None = None) -> bytes:
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    return serialise_tensors(tensors, {FORMAT_KEY: FORMAT, GRAPH_KEY: graph_json,
+                                       **(metadata or {})})
 
 
 def load_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str | None]:
@@ -66,53 +95,93 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str 
 def save_checkpoint(folder: str | os.PathLike, module: torch.nn.Module, graph_json: str,
                     state: CheckpointState, optimizers: dict[str, torch.optim.Optimizer] | None = None,
                     schedulers: dict[str, Any] | None = None) -> Path:
-    """Write a whole checkpoint folder; it appears complete or not at all."""
+    """Write a whole checkpoint folder; it appears complete or not at all. Everything is
+    serialised before the first byte is written, and written into a hidden staging folder
+    that takes the final name only once its files and itself are on disk."""
     folder = Path(folder)
-    tmp = _staging(folder)
-    tmp.mkdir(parents=True)
-    save_weights(tmp / "model.safetensors", module, graph_json,
-                 {"epoch": str(state.epoch), "global_step": str(state.global_step)})
+    model = weights_bytes(module, graph_json,
+                          {"epoch": str(state.epoch), "global_step": str(state.global_step)})
     opt_tensors: dict[str, torch.Tensor] = {}
     opt_meta: dict[str, Any] = {}
     for name, opt in (optimizers or {}).items():
         tensors, meta = _flatten_optimizer(opt.state_dict())
         opt_tensors.update({f"{name}.{k}": v for k, v in tensors.items()})
         opt_meta[name] = meta
-    if opt_tensors:
-        save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
     sched_meta = {name: _jsonable(s.state_dict()) for name, s in (schedulers or {}).items()}
     doc = {"epoch": state.epoch, "global_step": state.global_step,
            "metrics": _jsonable(state.metrics), "best_metric": _jsonable(state.best_metric),
            "extra": _jsonable(state.extra), "optimizers": opt_meta, "schedulers": sched_meta}
-    (tmp / "state.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    _fsync_dir(tmp)
-    _swap_into(tmp, folder)
+    state_text = json.dumps(doc, indent=2).encode("utf-8")
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = staging_folder(folder)
+    tmp.mkdir()
+    try:
+        write_bytes(tmp / WEIGHTS_FILE, model)
+        if opt_tensors:
+            write_bytes(tmp / "optimizer.safetensors", serialise_tensors(opt_tensors))
+        write_bytes(tmp / STATE_FILE, state_text)   # last: a folder with it is whole
+        fsync_dir(tmp)
+        commit_folder(tmp, folder)
+    except OSError as exc:   # named by the checkpoint it was to be, not the staging folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OSError(exc.errno, exc.strerror, str(folder)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return folder
 
 
-def copy_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Copy a checkpoint folder over another (epoch-003 → best), as atomically as a save."""
-    target = Path(target)
-    tmp = _staging(target)
-    shutil.copytree(source, tmp)
-    _swap_into(tmp, target)
+def is_checkpoint(folder: Path) -> bool:
+    """A committed checkpoint: its final name and both files that make it whole."""
+    return (folder / STATE_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
 
 
-def _staging(folder: Path) -> Path:
-    """The empty place a new `folder` is written before it takes the name."""
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    return tmp
+def read_state(folder: Path) -> dict[str, Any] | None:
+    """state.json as a dict, or None when it is missing or unreadable."""
+    try:
+        doc = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
-def _swap_into(tmp: Path, folder: Path) -> None:
-    # Swap by renames: at every instant one complete copy exists under a known name.
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+def model_folder(base: Path, model: str) -> Path:
+    """checkpoints/epoch-001 for the model "model", checkpoints/epoch-001-generator else."""
+    return base if model == "model" else base.with_name(f"{base.name}-{model}")
+
+
+def newest_checkpoint(checkpoints: Path, models: tuple[str, ...] = ("model",)) -> Path | None:
+    """The committed checkpoint with the most steps behind it (every model's folder whole,
+    all at the same step), or None. A link (last, best) is chosen only over nothing: the
+    folder it leads to names the same checkpoint."""
+    first = models[0]
+    suffix = "" if first == "model" else f"-{first}"
+    chosen, chosen_key = None, None
+    try:
+        entries = sorted(checkpoints.iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        if not is_final_name(entry.name) or not entry.name.endswith(suffix):
+            continue
+        base = entry.with_name(entry.name[:len(entry.name) - len(suffix)])
+        folders = [model_folder(base, m) for m in models]
+        if not all(is_checkpoint(f) for f in folders):
+            continue
+        states = [read_state(f) for f in folders]
+        if any(s is None for s in states):
+            continue
+        steps = {(s.get("global_step"), s.get("epoch")) for s in states}
+        if len(steps) != 1:
+            continue
+        step, epoch = steps.pop()
+        if not isinstance(step, int) or not isinstance(epoch, int):
+            continue
+        key = (step, epoch, not entry.is_symlink())
+        if chosen_key is None or key > chosen_key:
+            chosen, chosen_key = base, key
+    return chosen
 
 
 def load_checkpoint(folder: str | os.PathLike, module: torch.nn.Module | None = None,
@@ -120,14 +189,14 @@ def load_checkpoint(folder: str | os.PathLike, module: torch.nn.Module | None = 
                     schedulers: dict[str, Any] | None = None) -> tuple[CheckpointState, str | None]:
     """Restore into the given objects; returns the saved state and the graph JSON."""
     folder = Path(folder)
-    state_path = folder / "state.json"
+    state_path = folder / STATE_FILE
     if not state_path.is_file():
-        raise CheckpointError(f"{folder}: not a checkpoint folder (no state.json)")
+        raise CheckpointError(f"{folder}: not a checkpoint folder (no {STATE_FILE})")
     try:
         doc = json.loads(state_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{state_path}: unreadable ({exc})") from None
-    tensors, graph_json = load_weights(folder / "model.safetensors")
+    tensors, graph_json = load_weights(folder / WEIGHTS_FILE)
     if module is not None:
         try:
             module.load_state_dict(tensors)
@@ -188,26 +257,3 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return None  # callables and the like cannot be restored; the owner rebuilds them
-
-
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        # safetensors creates its files private (0600); weights are ordinary user files.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    for p in folder.iterdir():
-        with open(p, "rb") as f:
-            os.fsync(f.fileno())

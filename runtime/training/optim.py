@@ -27,23 +27,45 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig) 
 
 class Schedule:
     """One interface over torch's schedulers: `after_step()` every batch (one-cycle),
-    `after_epoch(val_loss)` every epoch (step, cosine, plateau)."""
+    `after_epoch(val_loss)` every epoch (step, cosine, plateau).
+
+    One-cycle and cosine are planned for the run's length. A checkpoint restored into a run
+    of another length (`--resume RUN --epochs 4` after 1) starts a new schedule over the
+    steps that remain, from where the saved one was: as calling fastai's fit_one_cycle
+    again does. The saved schedule cannot simply go on (one-cycle refuses to step past its
+    total; cosine would climb back up), and stretching it would jump the learning rate.
+    `note` says what was done, for the run's log."""
+
+    PLANNED = ("onecycle", "cosine")
 
     def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int,
                  steps_per_epoch: int) -> None:
-        self.name = cfg.name
+        self.name, self.cfg, self.optimizer = cfg.name, cfg, optimizer
+        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+        self.base_lr = optimizer.param_groups[0]["lr"]   # as configured: no schedule has run
         self.scheduler = None
-        lr = optimizer.param_groups[0]["lr"]
+        self.start = 0           # the step (one-cycle) or epoch (cosine) this schedule began at
+        self.note = ""
         if cfg.name == "step":
             self.scheduler = torch.optim.lr_scheduler.StepLR(optimizer, cfg.step_size, cfg.gamma)
-        elif cfg.name == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs, cfg.min_lr)
-        elif cfg.name == "onecycle":
-            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=cfg.max_lr or lr, total_steps=max(1, epochs * steps_per_epoch))
+        elif cfg.name in self.PLANNED:
+            self.scheduler = self._planned(self.end)
         elif cfg.name == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, factor=cfg.gamma, patience=cfg.patience, min_lr=cfg.min_lr)
+
+    @property
+    def end(self) -> int:
+        """Where the run ends, in the schedule's unit: steps (one-cycle) or epochs (cosine)."""
+        return self.epochs * self.steps_per_epoch if self.name == "onecycle" else self.epochs
+
+    def _planned(self, length: int):
+        if self.name == "onecycle":
+            lr = self.cfg.max_lr or self.base_lr
+            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=lr,
+                                                       total_steps=max(1, length))
+        return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, max(1, length),
+                                                          self.cfg.min_lr)
 
     def after_step(self) -> None:
         if self.name == "onecycle":
@@ -56,8 +78,41 @@ class Schedule:
             self.scheduler.step(val_loss)
 
     def state_dict(self) -> dict:
-        return self.scheduler.state_dict() if self.scheduler else {}
+        if not self.scheduler:
+            return {}
+        state = dict(self.scheduler.state_dict())
+        if self.name in self.PLANNED:
+            state["nodetorch_start"], state["nodetorch_end"] = self.start, self.end
+        return state
 
     def load_state_dict(self, state: dict) -> None:
-        if self.scheduler and state:
+        if not self.scheduler or not state:
+            return
+        state = dict(state)
+        start = int(state.pop("nodetorch_start", 0) or 0)
+        if self.name not in self.PLANNED:
             self.scheduler.load_state_dict(state)
+            return
+        planned = self._saved_length(state)
+        saved_end = int(state.pop("nodetorch_end", start + planned) or 0)
+        if saved_end == self.end:
+            self.scheduler.load_state_dict(state)
+            self.start = start
+            return
+        done = start + int(state.get("last_epoch", 0) or 0)
+        self.start = done
+        # Build the new schedule from the learning rate the run began with, not the
+        # annealed one the optimizer's state carries.
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.base_lr
+            group.pop("initial_lr", None)
+        self.scheduler = self._planned(self.end - done)
+        unit = "steps" if self.name == "onecycle" else "epochs"
+        what = "one-cycle" if self.name == "onecycle" else "cosine"
+        self.note = (f"the {what} learning-rate schedule was planned for {saved_end} {unit} "
+                     f"and {done} are done; this run ends at {self.end}, so a new {what} "
+                     f"schedule runs over the {max(self.end - done, 0)} {unit} that remain")
+
+    def _saved_length(self, state: dict) -> int:
+        key = "total_steps" if self.name == "onecycle" else "T_max"
+        return int(state.get(key, self.end) or 0)

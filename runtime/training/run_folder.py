@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -23,7 +24,21 @@ from graph.fileformat import write_atomic
 CSV_COLUMNS = ("epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds")
 
 
+@contextlib.contextmanager
+def _writing(path: Path):
+    """An OSError from a write names the file (os.write and flush do not)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
 class RunFolder:
+    """Every write raises OSError naming its file; close() never raises (a run that has
+    failed must still be able to end: see `close`)."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
@@ -52,23 +67,27 @@ class RunFolder:
 
     # --- metrics -------------------------------------------------------------------------
     def log_metrics(self, record: dict[str, Any]) -> None:
-        if self._metrics_file is None:
-            self._metrics_file = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
-        self._metrics_file.write(json.dumps(_finite(record)) + "\n")
+        path = self.path / "metrics.jsonl"
+        with _writing(path):
+            if self._metrics_file is None:
+                self._metrics_file = open(path, "a", encoding="utf-8")
+            self._metrics_file.write(json.dumps(_finite(record)) + "\n")
 
     def log_epoch_row(self, row: dict[str, Any]) -> None:
         path = self.path / "metrics.csv"
-        if self._csv_keys is None:
-            extra = sorted(k for k in row if k not in CSV_COLUMNS and _is_number(row[k]))
-            self._csv_keys = list(CSV_COLUMNS) + extra
-            if not path.exists():
-                with open(path, "w", newline="", encoding="utf-8") as f:
-                    csv.writer(f).writerow(self._csv_keys)
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerow([_cell(row.get(k)) for k in self._csv_keys])
+        with _writing(path):
+            if self._csv_keys is None:
+                extra = sorted(k for k in row if k not in CSV_COLUMNS and _is_number(row[k]))
+                self._csv_keys = list(CSV_COLUMNS) + extra
+                if not path.exists():
+                    with open(path, "w", newline="", encoding="utf-8") as f:
+                        csv.writer(f).writerow(self._csv_keys)
+            with open(path, "a", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerow([_cell(row.get(k)) for k in self._csv_keys])
 
     def log_line(self, text: str) -> None:
-        with open(self.path / "log.txt", "a", encoding="utf-8") as f:
+        path = self.path / "log.txt"
+        with _writing(path), open(path, "a", encoding="utf-8") as f:
             f.write(f"{time.strftime('%H:%M:%S')} {text}\n")
 
     # --- TensorBoard ---------------------------------------------------------------------
@@ -79,17 +98,33 @@ class RunFolder:
 
     def flush(self) -> None:
         if self._metrics_file is not None:
-            self._metrics_file.flush()
+            with _writing(self.path / "metrics.jsonl"):
+                self._metrics_file.flush()
         if self._writer is not None:
-            self._writer.flush()
+            with _writing(self.path / "tensorboard"):
+                self._writer.flush()
 
-    def close(self) -> None:
+    def close(self) -> OSError | None:
+        """Close the files; what could not be written (a full disk) is returned, not raised:
+        the run is ending either way and its checkpoints are already committed."""
+        failed: OSError | None = None
         if self._metrics_file is not None:
-            self._metrics_file.close()
-            self._metrics_file = None
+            file, self._metrics_file = self._metrics_file, None
+            try:
+                with _writing(self.path / "metrics.jsonl"):
+                    file.close()
+            except OSError as exc:
+                failed = exc
+                with contextlib.suppress(OSError):
+                    file.close()   # the buffer was dropped by the failed flush; release it
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            try:
+                with _writing(self.path / "tensorboard"):
+                    writer.close()
+            except OSError as exc:
+                failed = failed or exc
+        return failed
 
     def _tensorboard(self):
         if self._writer is None:

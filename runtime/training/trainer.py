@@ -3,6 +3,8 @@ reports, checkpoints and checks its stop flag. The CLI and the tests run it in-p
 the editor runs the very same loop in a worker process (worker.py)."""
 from __future__ import annotations
 
+import os
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,8 +21,11 @@ from runtime.compile import CompileError
 from runtime.data import augment_batch, batches
 from runtime.data.bundle import DataError
 from runtime.training import events, observe
-from runtime.training.checkpoint import (CheckpointError, CheckpointState, copy_checkpoint,
-                                          load_checkpoint, save_checkpoint)
+from runtime.training.checkpoint import (CheckpointError, CheckpointState, is_checkpoint,
+                                          load_checkpoint, model_folder, newest_checkpoint,
+                                          read_state, save_checkpoint)
+from runtime.training.commit import clear_stale, point
+from runtime.training.durable import is_disk_full
 from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.control import Control
 from runtime.training.device import DeviceError
@@ -36,6 +41,13 @@ USER_ERRORS = (ConfigError, DataError, RecipeError, DeviceError, CompileError, C
 
 class _Stopped(Exception):
     pass
+
+
+def _is_run_folder(path: Path) -> bool:
+    """One of our run folders, even one killed before its first checkpoint (never a user's
+    project folder that happens to hold a graph.json: resuming writes into it)."""
+    return (path / "checkpoints").is_dir() or all(
+        (path / name).is_file() for name in ("graph.json", "config.json", "log.txt"))
 
 
 @dataclass
@@ -74,23 +86,28 @@ class Trainer:
             self._setup()
         except USER_ERRORS as exc:
             return self._fail(str(exc), None)
+        except OSError as exc:
+            return self._fail(self._write_failed(exc), None)
         except Exception as exc:  # a bug of ours, or torch refusing something: say what
             return self._fail(f"could not start training: {exc}", traceback.format_exc())
         status = "finished"
         try:
-            for epoch in range(self.state.epoch, self.cfg.epochs):
-                train = self.dist.average(self.train_epoch(epoch))
-                self.end_epoch(epoch, train)
-                if self._early_stop():
-                    self._log(f"early stopping: no improvement for {self.cfg.early_stopping} epochs",
-                              "notice")
-                    break
-        except _Stopped:
-            status = "stopped"
-            self._save("last", partial=True)
-        except KeyboardInterrupt:
-            status = "interrupted"
-            self._save("last", partial=True)
+            try:
+                for epoch in range(self.state.epoch, self.cfg.epochs):
+                    train = self.dist.average(self.train_epoch(epoch))
+                    self.end_epoch(epoch, train)
+                    if self._early_stop():
+                        self._log(f"early stopping: no improvement for "
+                                  f"{self.cfg.early_stopping} epochs", "notice")
+                        break
+            except _Stopped:
+                status = "stopped"
+                self._save_mid_epoch()
+            except KeyboardInterrupt:
+                status = "interrupted"
+                self._save_mid_epoch()
+        except OSError as exc:   # the run folder cannot be written: a full disk, most often
+            return self._fail(self._write_failed(exc), None)
         except NonFiniteLoss as exc:
             return self._fail(f"{exc}: training stopped. Try a lower learning rate (it was "
                               f"{self._lr():g} at that step), gradient clipping, or normalised "
@@ -214,6 +231,7 @@ class Trainer:
         self._copy_checkpoint(f"epoch-{epoch + 1:03d}", "last")
         if best:
             self._copy_checkpoint(f"epoch-{epoch + 1:03d}", "best")
+        self._drop_superseded_stops()
         self._write_epoch(record, val)
         self.emit(events.event("epoch", **record, **{k: v for k, v in val.items()
                                                      if not isinstance(v, float)}))
@@ -292,9 +310,13 @@ class Trainer:
                          if isinstance(v, float) and k not in ("seconds", "lr"))
         self._log(f"epoch {record['epoch']}/{self.cfg.epochs}: {line}" + (" (best)" if record["best"] else ""))
 
-    def _log(self, message: str, level: str = "info") -> None:
+    def _log(self, message: str, level: str = "info", best_effort: bool = False) -> None:
         if self.folder is not None:
-            self.folder.log_line(message)
+            try:
+                self.folder.log_line(message)
+            except OSError:
+                if not best_effort:   # the run's end still reports, with a disk full
+                    raise
         if self.dist.is_main:
             self.emit(events.log(message, level))
 
@@ -309,25 +331,98 @@ class Trainer:
                             {model_name: self.parts.optimizers[model_name]},
                             {model_name: self.parts.schedules[model_name]})
 
+    def _save_mid_epoch(self) -> None:
+        """A stop between batches: checkpoints/step-NNNNNNN, and `last` leads to it."""
+        if self.parts is None or not self.dist.is_main or self.folder is None:
+            return
+        name = f"step-{self.state.global_step:07d}"
+        self._save(name, partial=True)
+        self._copy_checkpoint(name, "last")
+
     def _copy_checkpoint(self, source: str, target: str) -> None:
+        """`last` or `best` leads to `source` from now on: a link replaced in one rename
+        (a committed copy where there are no links). Named for what it did before links."""
         if not self.dist.is_main:
             return
-        for suffix in [""] if "model" in self.parts.compiled else [f"-{m}" for m in self.parts.compiled]:
-            copy_checkpoint(self.folder.checkpoint_dir(source + suffix),
-                            self.folder.checkpoint_dir(target + suffix))
+        for model in self._model_names():
+            point(self.folder.checkpoints, model_folder(Path(target), model).name,
+                  model_folder(Path(source), model).name)
+
+    def _drop_superseded_stops(self) -> None:
+        """step-* folders that neither last nor best leads to any more: `last` moved past
+        them to a whole epoch (before links, a stop simply overwrote last)."""
+        if not self.dist.is_main:
+            return
+        checkpoints = self.folder.checkpoints
+        kept = {os.path.realpath(checkpoints / name) for name in os.listdir(checkpoints)
+                if (checkpoints / name).is_symlink()}
+        for entry in checkpoints.glob("step-*"):
+            if not entry.is_symlink() and os.path.realpath(entry) not in kept:
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def _model_names(self) -> tuple[str, ...]:
+        return ("model",) if "model" in self.parts.compiled else tuple(self.parts.compiled)
 
     def _resume(self, path: Path) -> None:
-        if (path / "checkpoints").is_dir():  # a run folder: continue it from its last checkpoint
+        """A run folder continues from its newest committed checkpoint (whatever a kill
+        left); a checkpoint folder from exactly that one."""
+        models = self._model_names()
+        if _is_run_folder(path):
             self.folder = RunFolder(path) if self.dist.is_main else NullRunFolder()
-            path = path / "checkpoints" / "last"
-        elif path.parent.name == "checkpoints" and self.dist.is_main:
-            self.folder = RunFolder(path.parent.parent)
+            checkpoints = path / "checkpoints"
+            if self.dist.is_main:
+                for done in clear_stale(checkpoints):
+                    self._log(f"{checkpoints}: {done} (left by a run that ended early)", "notice")
+            found = newest_checkpoint(checkpoints, models)
+            if found is None:
+                self._log(f"{path} has no complete checkpoint yet: training it from epoch 1",
+                          "notice")
+                return
+            path = found
+        elif path.parent.name == "checkpoints":
+            if self.dist.is_main:
+                self.folder = RunFolder(path.parent.parent)
+                clear_stale(path.parent)
+            if path.name == "last" and not is_checkpoint(model_folder(path, models[0])):
+                # `last` means the newest; a kill can leave it behind or missing
+                found = newest_checkpoint(path.parent, models)
+                if found is not None:
+                    self._log(f"{path} is not a complete checkpoint: resuming from {found}, "
+                              "the newest complete one", "notice")
+                    path = found
         for name, compiled in self.parts.compiled.items():
-            folder = path if name == "model" else path.with_name(f"{path.name}-{name}")
+            folder = model_folder(path, name)
+            if not is_checkpoint(folder) and folder.parent.name == "checkpoints":
+                newest = newest_checkpoint(folder.parent, models)
+                hint = (f"; the newest complete one is {newest}" if newest else
+                        "; there is no complete checkpoint there")
+                raise CheckpointError(f"{folder}: not a complete checkpoint{hint}")
             self.state, _ = load_checkpoint(folder, compiled.module,
                                             {name: self.parts.optimizers[name]},
                                             {name: self.parts.schedules[name]})
-        self._log(f"resumed from {path} after epoch {self.state.epoch}", "notice")
+        self._log(f"resumed from {path} after epoch {self.state.epoch}"
+                  f"{' (in the middle of the next)' if self.state.extra.get('partial_epoch') else ''}",
+                  "notice")
+        for schedule in self.parts.schedules.values():
+            if schedule.note:
+                self._log(schedule.note, "notice")
+
+    def _write_failed(self, exc: OSError) -> str:
+        """Why the run stopped, where, and what it keeps."""
+        where = exc.filename or (self.folder.path if self.folder is not None else "the run folder")
+        reason = ("the disk is full (no space left on device)" if is_disk_full(exc)
+                  else exc.strerror or str(exc))
+        message = f"cannot write {where}: {reason}. Training stopped"
+        if self.folder is None or not self.dist.is_main:
+            return message
+        kept = newest_checkpoint(self.folder.checkpoints, self._model_names()) \
+            if self.parts is not None else None
+        if kept is None:
+            return message + "; no checkpoint had been written yet"
+        state = read_state(model_folder(kept, self._model_names()[0])) or {}
+        return (message + f"; the last complete checkpoint ({kept.name}, epoch "
+                f"{state.get('epoch', '?')}) is kept: free some space and continue with "
+                f"--resume {self.folder.path}")
 
     def _check_control(self) -> None:
         while self.control.pause_requested() and not self.control.stop_requested():
@@ -343,7 +438,7 @@ class Trainer:
 
     # --- endings -------------------------------------------------------------------------
     def _fail(self, message: str, trace: str | None) -> TrainResult:
-        self._log(message, "error")
+        self._log(message, "error", best_effort=True)
         run_dir = self.folder.path if self.folder is not None and self.dist.is_main else None
         self.emit(events.event("error", message=message, traceback=trace or "",
                                global_step=self.state.global_step, epoch=self.state.epoch))
@@ -354,7 +449,13 @@ class Trainer:
     def _finish(self, status: str) -> TrainResult:
         result = TrainResult(status, self.folder.path if self.dist.is_main else None,
                              self.state.epoch, self.history, self._best())
-        self._log(f"run {status} after {self.state.epoch} epoch(s): {self.folder.path}")
+        try:
+            self._log(f"run {status} after {self.state.epoch} epoch(s): {self.folder.path}")
+            failed = self.folder.close()
+            if failed is not None:
+                raise failed
+        except OSError as exc:
+            return self._fail(self._write_failed(exc), None)
         self.dist.debug_dump(self._main_module(), global_step=self.state.global_step,
                              samples_trained=self.samples_trained, epochs=self.state.epoch)
         self._close(result)
@@ -362,7 +463,7 @@ class Trainer:
 
     def _close(self, result: TrainResult) -> None:
         if self.folder is not None:
-            self.folder.close()
+            self.folder.close()   # after a failure: what it cannot write is already said
         self.emit(events.event("done", status=result.status, run_dir=str(result.run_dir or ""),
                                epochs_done=result.epochs_done, best=result.best, error=result.error))
         self.dist.stop()

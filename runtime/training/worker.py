@@ -24,6 +24,8 @@ _CONTEXT = mp.get_context("spawn")
 
 def _worker_main(graph_json: str, training: dict[str, Any], overrides: dict[str, Any],
                  options: dict[str, Any], out, control: Control) -> None:
+    from runtime.child_process import die_with_parent
+    die_with_parent()   # an orphaned run would train on for nobody, holding the device
     emit = out.put
     try:
         from graph.loader import loads
