@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 GOAL_S = 5.0
 LINEAR_SLACK = 1.5
 LAYERS = ({"type": "Linear", "params": {"out_features": 16}}, {"type": "ReLU"},
-          {"type": "LayerNorm", "params": {"normalized_shape": [16]}}, {"type": "Tanh"})
+          {"type": "LayerNorm"}, {"type": "Tanh"})
 
 
 def chain_file(n: int, folder: Path) -> Path:

@@ -31,6 +31,8 @@ MAX_JSON_DEPTH = 64
 MAX_SUGGEST_LENGTH = 100
 _NODE_KEYS = {"id", "type", "label", "position", "params"}
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
+_ORIGIN = [0, 0]
+_NO_PARAMS: dict = {}
 
 
 class LoadError(Exception):
@@ -140,15 +142,20 @@ def _parse(text: str, source: str) -> Any:
 
 
 def _too_deep(data: Any) -> bool:
-    """Does the data nest deeper than MAX_JSON_DEPTH? Containers only, explicit stack."""
-    stack = [(data, 1)] if type(data) in (dict, list) else []
-    while stack:
-        value, depth = stack.pop()
+    """Does the data nest deeper than MAX_JSON_DEPTH? One level of containers at a time,
+    no recursion."""
+    level = [data] if type(data) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > MAX_JSON_DEPTH:
             return True
-        for v in value.values() if type(value) is dict else value:
-            if type(v) is dict or type(v) is list:
-                stack.append((v, depth + 1))
+        deeper = []
+        for value in level:
+            for v in value.values() if type(value) is dict else value:
+                if type(v) is dict or type(v) is list:
+                    deeper.append(v)
+        level = deeper
     return False
 
 
@@ -299,8 +306,11 @@ def _check_graph(g: Any, path: str, problems: list[Diagnostic]) -> None:
         bad(f"{path}.edges", f"must be a list, found {_kind(edges)}")
         edges = []
     for i, n in enumerate(nodes):
-        _check_node(n, f"{path}.nodes[{i}]", bad)
+        _check_node(n, path, i, bad)
     for i, e in enumerate(edges):
+        if type(e) is dict and type(e.get("src")) is str and type(e.get("dst")) is str and \
+                type(e.get("src_port")) is str and type(e.get("dst_port")) is str:
+            continue  # the usual case, checked without building its path
         where = f"{path}.edges[{i}]"
         if not isinstance(e, dict):
             bad(where, f"must be an object, found {_kind(e)}")
@@ -311,7 +321,15 @@ def _check_graph(g: Any, path: str, problems: list[Diagnostic]) -> None:
                     f"must be text, found {_kind(e[key])}")
 
 
-def _check_node(n: Any, where: str, bad) -> None:
+def _check_node(n: Any, path: str, i: int, bad) -> None:
+    pos = n.get("position", _ORIGIN) if type(n) is dict else None
+    if type(n) is dict and type(n.get("id")) is str and n["id"] and \
+            type(n.get("type")) is str and n["type"] and type(n.get("label", "")) is str and \
+            type(n.get("params", _NO_PARAMS)) is dict and (pos is _ORIGIN or (
+                type(pos) is list and len(pos) == 2 and _is_coord(pos[0]) and
+                _is_coord(pos[1]))):
+        return  # the usual case, checked without building its path
+    where = f"{path}.nodes[{i}]"
     if not isinstance(n, dict):
         bad(where, f"must be an object, found {_kind(n)}")
         return
@@ -373,27 +391,27 @@ def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnosti
                 hint="give every node its own id"))
             renamed.setdefault(node_id, new_id)
             node_id = new_id
-        params = dict(SPECS[n["type"]].defaults())
-        params.update(n.get("params", {}))
-        extra = {k: v for k, v in n.items() if k not in _NODE_KEYS}
-        pos = n.get("position", [0, 0])
+        params = SPECS[n["type"]].defaults()
+        params.update(n.get("params", _NO_PARAMS))
+        extra = {} if n.keys() <= _NODE_KEYS else {k: v for k, v in n.items()
+                                                      if k not in _NODE_KEYS}
+        pos = n.get("position", _ORIGIN)
         graph.insert_node(Node(node_id, n["type"], params, n.get("label", ""),
                                (float(pos[0]), float(pos[1])), extra))
     for i, e in enumerate(g.get("edges", [])):
         edge = Edge(e["src"], e["src_port"], e["dst"], e["dst_port"])
-        where = f"{path}.edges[{i}]"
-        missing = [x for x in (edge.src, edge.dst) if x not in graph.nodes]
-        if missing:
+        if edge.src not in graph.nodes or edge.dst not in graph.nodes:
+            missing = [x for x in (edge.src, edge.dst) if x not in graph.nodes]
             present = next((x for x in (edge.src, edge.dst) if x in graph.nodes), None)
             problems.append(Diagnostic(
                 "dangling_edge", f"edge {edge} refers to node {shown(missing[0])}, which does not "
-                "exist; the edge was dropped", node_id=present, block=block, path=where,
+                "exist; the edge was dropped", node_id=present, block=block, path=f"{path}.edges[{i}]",
                 hint="reconnect the node by hand"))
             continue
         if graph.has_edge(edge):
             problems.append(Diagnostic("duplicate_edge", f"edge {edge} is listed twice; "
                                        "kept once", node_id=edge.dst, severity="warning",
-                                       block=block, path=where))
+                                       block=block, path=f"{path}.edges[{i}]"))
             continue
         graph.insert_edge(edge)
     return graph

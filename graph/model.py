@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from graph.catalog import get_spec
 from graph.spec import NodeSpec
@@ -32,8 +32,10 @@ class Node:
         return self.label or self.type
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
+    """One connection. A named tuple, not a frozen dataclass: edges are hashed on every
+    lookup (the edge set, undo, validation), and a tuple's hash is computed in C."""
+
     src: str
     src_port: str
     dst: str
@@ -68,6 +70,9 @@ class Graph:
         self._edge_set: set[Edge] = set()
         self._into: dict[str, list[Edge]] = {}
         self.library: dict[str, Graph] | None = None
+        # Goes up with every change of nodes or edges (not of parameters): walks that
+        # depend only on the wiring (graph.walk.flow_order) are remembered by it.
+        self.version = 0
         self._listeners: list[Listener] = []
         self._next_id = 1
 
@@ -172,6 +177,7 @@ class Graph:
         if node.id in self.nodes:
             raise GraphRuleError(f"a node with id {node.id!r} already exists")
         self.nodes[node.id] = node
+        self.version += 1
         if self._listeners:  # loading 100,000 nodes with nobody listening: no events
             self._emit(GraphEvent("node_added", node=node))
         return node
@@ -183,6 +189,7 @@ class Graph:
         for edge in removed:
             self.disconnect(edge)
         del self.nodes[node_id]
+        self.version += 1
         self._emit(GraphEvent("node_removed", node=node))
         return node, removed
 
@@ -221,6 +228,7 @@ class Graph:
         self._into = {}
         for e in self.edges:
             self._into.setdefault(e.dst, []).append(e)
+        self.version += 1
 
     # --- edge changes ---------------------------------------------------------------------
     def connect_problem(self, edge: Edge) -> str | None:
@@ -259,6 +267,7 @@ class Graph:
         self.edges.append(edge)
         self._edge_set.add(edge)
         self._into.setdefault(edge.dst, []).append(edge)
+        self.version += 1
         if self._listeners:
             self._emit(GraphEvent("edge_added", edge=edge))
         return edge
@@ -269,4 +278,5 @@ class Graph:
         self.edges.remove(edge)
         self._edge_set.discard(edge)
         self._into[edge.dst].remove(edge)
+        self.version += 1
         self._emit(GraphEvent("edge_removed", edge=edge))

@@ -190,6 +190,13 @@ class NodeSpec:
             return None if any(p.count_param for p in ports) else tuple(p.name for p in ports)
         return fixed(self.inputs), fixed(self.outputs)
 
+    def param_names(self) -> frozenset[str]:
+        return self._param_names
+
+    @cached_property
+    def _param_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.params)
+
     def optional_inputs(self) -> frozenset[str]:
         return self._optional_inputs
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import gc
 import heapq
+import weakref
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Iterable
-
-import networkx as nx
 
 from graph.document import Document
 from graph.model import Edge, Graph, Node
@@ -55,7 +54,20 @@ def drive(walk: Walk) -> Any:
 def flow_order(graph: Graph) -> tuple[list[str], list[str]]:
     """(ordered, stuck): a topological order that keeps the file's node order where it
     can (so generated code is stable), and the nodes that a cycle keeps from any order
-    (those on a loop and everything downstream of one), in file order."""
+    (those on a loop and everything downstream of one), in file order. Worked out once per
+    wiring: validation and shape inference of the same graph share it."""
+    known = _ORDERS.get(graph)
+    if known is None or known[0] != graph.version:
+        known = (graph.version, *_flow_order(graph))
+        _ORDERS[graph] = known
+    return list(known[1]), list(known[2])
+
+
+_ORDERS: "weakref.WeakKeyDictionary[Graph, tuple[int, list[str], list[str]]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _flow_order(graph: Graph) -> tuple[list[str], list[str]]:
     ids = list(graph.nodes)
     position = {node_id: i for i, node_id in enumerate(ids)}
     indegree = [0] * len(ids)
@@ -89,28 +101,35 @@ def feeding_edges(graph: Graph) -> dict[tuple[str, str], Edge]:
     return feeding
 
 
-NodeCall = Callable[[Node, dict[str, Any]], Walk]
+NodeCall = Callable[[Node, dict[str, Any], list[str]], Walk]
 
 
 def run_through_graph(graph: Graph, call: NodeCall) -> Walk:
-    """Visit `graph` in flow order. `call(node, inputs)` is a generator function: it gets
-    the values on the node's connected input ports (port → value, only ports whose source
-    produced one) and returns {output port: value}; it may yield a walk to have it run
-    first (drive). Returns {(node id, port): value} for everything produced. Nodes stuck
-    behind a cycle are not visited: validation names the loop."""
+    """Visit `graph` in flow order. `call(node, inputs, ports)` is a generator function: it
+    gets the values on the node's connected input ports (port → value, only ports whose
+    source produced one) and the node's input port names, and returns {output port:
+    value}; it may yield a walk to have it run first (drive). Returns {(node id, port):
+    value} for everything produced. Nodes stuck behind a cycle are not visited:
+    validation names the loop."""
     order, _ = flow_order(graph)
-    feeding = feeding_edges(graph)
+    # (node, input port) → (source node, its output port): one tuple per edge, made once.
+    source: dict[tuple[str, str], tuple[str, str]] = {}
+    for e in graph.edges:
+        source.setdefault((e.dst, e.dst_port), (e.src, e.src_port))
     produced: dict[tuple[str, str], Any] = {}
+    nodes, ports_of = graph.nodes, graph.ports_of
     for node_id in order:
-        node = graph.nodes[node_id]
+        node = nodes[node_id]
+        ports = ports_of(node)[0]
         inputs = {}
-        for port in graph.ports_of(node)[0]:
-            edge = feeding.get((node_id, port))
-            if edge is not None and (edge.src, edge.src_port) in produced:
-                inputs[port] = produced[(edge.src, edge.src_port)]
-        outputs = yield from call(node, inputs)
-        for port, value in (outputs or {}).items():
-            produced[(node_id, port)] = value
+        for port in ports:
+            feeder = source.get((node_id, port))
+            if feeder is not None and feeder in produced:
+                inputs[port] = produced[feeder]
+        outputs = yield from call(node, inputs, ports)
+        if outputs:
+            for port, value in outputs.items():
+                produced[(node_id, port)] = value
     return produced
 
 
@@ -136,6 +155,9 @@ class BlockStructure:
 
 
 def block_structure(doc: Document) -> BlockStructure:
+    if not doc.blocks:
+        return BlockStructure({})
+    import networkx as nx  # here, not at the top: a file without blocks never needs it
     uses = {name: _used_blocks(g, doc.blocks) for name, g in doc.blocks.items()}
     g = nx.DiGraph()
     g.add_nodes_from(uses)

@@ -61,11 +61,11 @@ def _lower_walk(graph: Graph, doc: Document, shapes: ShapeReport, name: str):
                       [n.id for n in input_nodes])
     arg_of = dict(zip((n.id for n in input_nodes), program.inputs))
 
-    def call(node, inputs: dict[str, str]):
+    def call(node, inputs: dict[str, str], in_ports: list[str]):
         spec = get_spec(node.type)
         if spec.kind == "input":
             return {"out": arg_of[node.id]}
-        in_ports, out_ports = graph.ports_of(node)
+        out_ports = graph.ports_of(node)[1]
         args = [inputs.get(port) for port in in_ports]
         if spec.kind == "output":
             program.outputs.append(args[0])

@@ -7,9 +7,10 @@ inputs or parameters changed are run again, which is exactly the edit's downstre
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -26,9 +27,9 @@ from runtime.shape_errors import explain
 META_BATCH = 2  # batch size used on meta; 1 would hide BatchNorm's "needs >1 sample"
 
 
-@dataclass(frozen=True)
-class TensorMeta:
-    """A tensor's shape without the batch axis, and its dtype name."""
+class TensorMeta(NamedTuple):
+    """A tensor's shape without the batch axis, and its dtype name. A named tuple: every
+    node's cache key holds its input metas, and a tuple hashes and compares in C."""
 
     shape: tuple[int, ...]
     dtype: str = "float32"
@@ -37,10 +38,7 @@ class TensorMeta:
         return "×".join(["N", *map(str, self.shape)])
 
     def numel(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
 
 @dataclass
@@ -86,6 +84,10 @@ class ShapeInference:
         # by input shapes.
         self._structure = walk.BlockStructure({})
         self._instances: dict[tuple, ShapeReport] = {}
+        # Per call too: nodes with the same type, parameters and inputs share one
+        # NodeShapes (read-only to every reader), so a long chain of repeated layers
+        # costs a dictionary lookup per node.
+        self._shared: dict[tuple, NodeShapes] = {}
 
     def infer(self, doc: Document) -> ShapeReport:
         return self.infer_graph(doc.graph, doc, None)
@@ -95,6 +97,7 @@ class ShapeInference:
         """Shapes of one graph; `given` overrides Input shapes by name (a block's inputs)."""
         self._structure = block_structure(doc)
         self._instances = {}
+        self._shared = {}
         return drive(self._walk(graph, doc, block, given))
 
     def _walk(self, graph: Graph, doc: Document, block: str | None,
@@ -103,11 +106,11 @@ class ShapeInference:
         carried along edges are TensorMeta; a node whose shapes are unknown carries none."""
         report = ShapeReport()
 
-        def call(node: Node, inputs: dict[str, TensorMeta]):
+        def call(node: Node, inputs: dict[str, TensorMeta], ports: list[str]):
             if node.type == "Block":
                 shapes = yield from self._block(node, inputs, doc, block, report)
             else:
-                shapes = self._node(node, inputs, graph, doc, block, given, report)
+                shapes = self._node(node, inputs, ports, block, given, report)
             if shapes is None:
                 return {}
             report.nodes[node.id] = shapes
@@ -116,13 +119,12 @@ class ShapeInference:
         yield from run_through_graph(graph, call)
         return report
 
-    def _node(self, node: Node, inputs: dict[str, TensorMeta], graph: Graph, doc: Document,
+    def _node(self, node: Node, inputs: dict[str, TensorMeta], ports: list[str],
               block: str | None, given: dict[str, TensorMeta] | None,
               report: ShapeReport) -> NodeShapes | None:
         spec = get_spec(node.type)
         if spec is None:
             return None
-        ports = graph.ports_of(node)[0]
         if len(inputs) < len(ports):
             optional = spec.optional_inputs()
             if any(p not in inputs and p not in optional for p in ports):
@@ -137,6 +139,9 @@ class ShapeInference:
                                                           node.params["dtype"])
             return NodeShapes(outputs={"out": meta})
         key = (node.type, _freeze(node.params), tuple(sorted(inputs.items())))
+        shared = self._shared.get(key)
+        if shared is not None:
+            return shared  # the same layer on the same inputs earlier in this walk
         result = self._cache.get(key)
         if result is None:
             # Only parameters that pass their checks are ever cached, so a hit needs no
@@ -152,7 +157,10 @@ class ShapeInference:
             report.diagnostics.append(Diagnostic("shape", message, node.id, None, "error",
                                                  hint, block))
             return None
-        return NodeShapes(inputs, dict(result.outputs), dict(result.inferred), result.param_count)
+        shapes = NodeShapes(inputs, dict(result.outputs), dict(result.inferred),
+                            result.param_count)
+        self._shared[key] = shapes
+        return shapes
 
     def _run(self, spec, node: Node, inputs: dict[str, TensorMeta]) -> _Result:
         self.runs += 1
