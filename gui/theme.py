@@ -9,7 +9,8 @@ _CATEGORY_HUES = {
     "Input / Output": "#5c6b7a", "Linear": "#3b7dd8", "Convolution": "#2e9e6a",
     "Pooling": "#1f8a8a", "Normalization": "#8a6fd1", "Regularization": "#9a7b4f",
     "Activation": "#d9822b", "Reshape": "#6b7f3a", "Resize / Pad": "#4f8f4f",
-    "Merge / Split": "#c2477a", "Recurrent": "#b04e4e", "Attention": "#a35ac2",
+    "Merge / Split": "#c2477a", "Math": "#c9a227", "Recurrent": "#b04e4e",
+    "Attention": "#a35ac2",
 }
 
 

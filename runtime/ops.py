@@ -107,6 +107,59 @@ def unsqueeze(x, dim=1):
     return x.unsqueeze(dim)
 
 
+# --- Math ----------------------------------------------------------------------------
+
+def exp(x):
+    """e to the power of each value (a VAE turns log-variance into a standard deviation)."""
+    return torch.exp(x)
+
+
+def log(x, eps=0.0):
+    """The natural logarithm of each value plus eps (eps > 0 keeps log(0) finite)."""
+    return torch.log(x + eps) if eps else torch.log(x)
+
+
+def subtract(a, b):
+    """a - b, element by element (sizes of 1 stretch to match)."""
+    return a - b
+
+
+def divide(a, b):
+    """a / b, element by element (sizes of 1 stretch to match)."""
+    return a / b
+
+
+def scale(x, factor=2.0, offset=0.0):
+    """x * factor + offset: every value scaled by one constant and shifted by another."""
+    return x * factor + offset
+
+
+def reduce_axes(x, dims=(-1,), keepdim=False, how="mean"):
+    """The mean (or sum) over the listed axes, never the batch axis (0); keepdim keeps
+    them, with size 1."""
+    if any(d < -x.dim() or d >= x.dim() for d in dims):
+        raise ValueError(f"the input has axes 0 to {x.dim() - 1}, got dims {tuple(dims)}")
+    axes = sorted({d % x.dim() for d in dims})
+    if 0 in axes:
+        raise ValueError("can't reduce axis 0: that is the batch axis")
+    return x.sum(dim=axes, keepdim=keepdim) if how == "sum" else x.mean(dim=axes, keepdim=keepdim)
+
+
+def slice_axis(x, dim=1, start=0, length=1, step=1):
+    """`length` entries of axis `dim` from `start` (negative counts from the end), taking
+    every `step`-th: a crop along one axis."""
+    if dim == 0 or dim == -x.dim():
+        raise ValueError("Slice can't cut axis 0: that is the batch axis")
+    size = x.size(dim)
+    first = start + size if start < 0 else start
+    last = first + (length - 1) * step
+    if not 0 <= first < size or last >= size:
+        raise ValueError(f"Slice: {length} entries from {start} every {step} do not fit "
+                         f"axis {dim} of size {size}")
+    return x.narrow(dim, first, last - first + 1)[(slice(None),) * (dim % x.dim()) +
+                                                    (slice(None, None, step),)]
+
+
 # --- Normalization -------------------------------------------------------------------
 
 class LastAxesLayerNorm(nn.LayerNorm):

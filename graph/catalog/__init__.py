@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from graph.spec import NodeSpec
 from graph.catalog import (
-    activation, attention, conv, io, linear, merge, normalization, pooling, recurrent,
-    regularization, reshape, resize,
+    activation, attention, conv, io, linear, math_ops, merge, normalization, pooling,
+    recurrent, regularization, reshape, resize,
 )
 
 _MODULES = (io, linear, conv, pooling, normalization, regularization, activation, reshape,
-            resize, merge, recurrent, attention)
+            resize, merge, math_ops, recurrent, attention)
 
 SPECS: dict[str, NodeSpec] = {}
 for _module in _MODULES:
