@@ -309,3 +309,20 @@ class PositionalEncoding(nn.Module):
             raise ValueError(f"the sequence has {x.size(1)} steps but max_len is "
                              f"{self.pe.size(0)}; raise max_len")
         return self.dropout(x + self.pe[: x.size(1)])
+
+
+# --- Random --------------------------------------------------------------------------
+
+class RandomNormalLike(nn.Module):
+    """Noise shaped like its input, drawn from N(mean, std²) at every forward pass while
+    training (torch's own generator, so a run's seed fixes it); at evaluation time the
+    mean itself, unless sample_in_eval. A VAE samples its code with it."""
+
+    def __init__(self, mean=0.0, std=1.0, sample_in_eval=False):
+        super().__init__()
+        self.mean, self.std, self.sample_in_eval = mean, std, sample_in_eval
+
+    def forward(self, x):
+        if self.training or self.sample_in_eval:
+            return torch.randn_like(x) * self.std + self.mean
+        return torch.full_like(x, self.mean)

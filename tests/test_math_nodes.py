@@ -115,3 +115,36 @@ def test_every_category_has_its_own_colour():
 
     assert set(CATEGORIES) <= set(_CATEGORY_HUES)
     assert len(set(_CATEGORY_HUES.values())) == len(_CATEGORY_HUES)
+
+
+def noise_doc(**params) -> Document:
+    doc = Document(name="Noise")
+    chain(doc.graph, ("Input", {"shape": [3, 4]}), ("RandomNormalLike", params), "Output")
+    return doc
+
+
+def test_random_normal_like_draws_under_the_seed_while_training_and_gives_the_mean_in_eval():
+    module = compile_document(noise_doc(mean=2.0, std=0.5)).module
+    module.train()
+    torch.manual_seed(7)
+    first = module(X)
+    torch.manual_seed(7)
+    assert torch.equal(module(X), first)          # the run's seed fixes the draw
+    assert not torch.equal(module(X), first)      # and each step draws anew
+    big = module(torch.zeros(2000, 3, 4))
+    assert abs(big.mean().item() - 2.0) < 0.02 and abs(big.std().item() - 0.5) < 0.02
+    module.eval()
+    assert torch.equal(module(X), torch.full_like(X, 2.0))
+    sampling = compile_document(noise_doc(sample_in_eval=True)).module.eval()
+    assert sampling(X).std() > 0.5
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript", "python"])
+def test_random_normal_like_exports_what_it_gives_at_evaluation_time(fmt, tmp_path):
+    doc = noise_doc(mean=-1.0)
+    compiled = compile_document(doc)
+    # export_model checks the file against the model (onnxruntime, a reload, a fresh
+    # interpreter) and raises when they differ; eval mode makes the output the mean.
+    result = export_model(doc, compiled.module.state_dict(), fmt, tmp_path / f"noise.{fmt}")
+    assert result.files and all(p.exists() for p in result.files) and result.check
+    assert result.max_abs_diff is None or result.max_abs_diff <= 1e-6

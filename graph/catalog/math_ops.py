@@ -57,4 +57,19 @@ SPECS = (
                                 max=1 << 20)),
               summary="dim {dim} [{start} +{length}]",
               shape_hint="The stretch must fit inside the axis."),
+    NodeSpec(
+        type="RandomNormalLike",
+        category=CATEGORY,
+        doc="Noise shaped like its input, drawn anew at every training step (the run's "
+            "seed fixes it); at evaluation time the mean. A VAE's sample is "
+            "mu + exp(0.5 · logvar) × this noise.",
+        target="runtime.ops:RandomNormalLike",
+        params=(ParamSpec("mean", "float", 0.0, "The noise's mean (also what it gives at "
+                          "evaluation time)."),
+                ParamSpec("std", "float", 1.0, "The noise's standard deviation.", min=0.0),
+                ParamSpec("sample_in_eval", "bool", False, "Keep drawing noise at evaluation "
+                          "time too (to see the spread of a generative model).")),
+        example=dict(_EXAMPLE),
+        summary="N({mean}, {std}²)",
+    ),
 )
