@@ -311,6 +311,27 @@ class PositionalEncoding(nn.Module):
         return self.dropout(x + self.pe[: x.size(1)])
 
 
+# --- Radial basis --------------------------------------------------------------------
+
+class RBF(nn.Module):
+    """Radial-basis units on the last axis: unit j gives exp(-‖x − c_j‖² / w_j²) for a
+    learned centre c_j and width w_j, so it answers only near its centre (an RBF network
+    on 2-D points draws round bumps, where a Linear layer draws straight lines)."""
+
+    def __init__(self, in_features, out_features, device=None, dtype=None):
+        super().__init__()
+        self.centres = nn.Parameter(torch.randn(out_features, in_features, device=device,
+                                                dtype=dtype))
+        # The width as its logarithm: it stays positive whatever the optimizer does.
+        self.log_widths = nn.Parameter(torch.zeros(out_features, device=device, dtype=dtype))
+
+    def forward(self, x):
+        # ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖², as matrix products (one op each in ONNX too).
+        squared = (x * x).sum(-1, keepdim=True) - 2 * (x @ self.centres.t()) + \
+            (self.centres * self.centres).sum(-1)
+        return torch.exp(-squared.clamp_min(0) * torch.exp(-2 * self.log_widths))
+
+
 # --- Random --------------------------------------------------------------------------
 
 class RandomNormalLike(nn.Module):

@@ -39,6 +39,7 @@ LAYER_ID = "layer"
 VARIANTS: dict[str, list[tuple[dict, dict | None]]] = {
     "Linear": [({"out_features": 3, "bias": False}, {"x": (4, 12)})],
     "Bilinear": [({"out_features": 2, "bias": False}, None)],
+    "RBF": [({"out_features": 4}, {"x": (5, 2)})],
     "Embedding": [({"embedding_dim": 4, "padding_idx": 0, "num_embeddings": 10}, {"x": (3, 2)})],
     "LayerNorm": [({"normalized_dims": 2}, None),
                   ({"elementwise_affine": False, "bias": False}, None)],

@@ -21,6 +21,19 @@ SPECS = (
         summary="→ {out_features}",
     ),
     NodeSpec(
+        type="RBF",
+        category=CATEGORY,
+        doc="Radial-basis units: each output is a bump, exp(−distance² / width²), around a "
+            "learned centre with a learned width (an RBF network).",
+        target="runtime.ops:RBF",
+        params=(ParamSpec("out_features", "int", 10, "How many units (centres).", min=1),),
+        inferred={"in_features": Inferred("x", -1, doc="the input's last axis")},
+        example={"x": (3,)},
+        shape_hint="RBF works on the last axis, like Linear; put a Flatten before it for "
+                   "images.",
+        summary="{out_features} centres",
+    ),
+    NodeSpec(
         type="Bilinear",
         category=CATEGORY,
         doc="Combines two inputs: each output is a learned weighted sum of products x1·x2.",
