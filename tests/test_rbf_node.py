@@ -14,7 +14,9 @@ from tests.graph_builders import chain
 
 def rbf_net(units: int = 16, head: bool = True) -> Document:
     doc = Document(name="RBFNet")
-    layers = [("RBF", {"out_features": units})] + ([("Linear", {"out_features": 2})] if head else [])
+    layers = [("RBF", {"out_features": units})]
+    if head:
+        layers.append(("Linear", {"out_features": 2}))
     chain(doc.graph, ("Input", {"shape": [2]}), *layers, "Output")
     return doc
 
