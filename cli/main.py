@@ -7,7 +7,7 @@ import os
 import sys
 
 from cli.common import CommandFailed
-from graph.walk import gc_paused
+from graph.gc_pause import gc_paused
 
 # command → (module, function), imported only when that command runs
 _HANDLERS = {

@@ -18,7 +18,7 @@ from graph.catalog import RENAMED, SPECS
 from graph.diagnostics import Diagnostic
 from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
 from graph.model import Edge, Graph, Node
-from graph.walk import gc_paused
+from graph.gc_pause import gc_paused
 from graph.text import as_name, printable, shown
 
 MAX_FILE_BYTES = 64 * 1024 * 1024

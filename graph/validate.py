@@ -5,11 +5,11 @@ Shapes are checked afterwards by runtime/shapes.py, on graphs that pass here.
 """
 from __future__ import annotations
 
+from graph import walk
 from graph.catalog import get_spec
 from graph.diagnostics import Diagnostic
-from graph import walk
 from graph.document import Document
-from graph.model import Edge, Graph, Node
+from graph.model import Graph, Node
 from graph.text import as_name, shown
 
 _IO_TYPES = ("Input", "Output")
@@ -74,10 +74,6 @@ class _Index:
 
     def of_type(self, kind: str) -> list[Node]:
         return self.inputs if kind == "Input" else self.outputs
-
-    def edges_into(self, node_id: str, port: str) -> list[Edge]:
-        # The model keeps the edges into each node (in file order); most have one or two.
-        return [e for e in self.graph.edges_into(node_id) if e.dst_port == port]
 
 
 def _check_params(node: Node, graph: Graph, add, clean: set[tuple[str, str]]) -> None:
@@ -211,7 +207,7 @@ def _check_reachability(graph: Graph, index: _Index, add) -> None:
     used = _reached(index.pred, [n.id for n in index.outputs])
     for node in graph:
         if node.id not in fed and node.type != "Input" and (ins := index.ports[node.id][0]) \
-                and all(index.edges_into(node.id, p) for p in ins):
+                and all(graph.edges_into(node.id, p) for p in ins):
             add("unreachable", f"{node.title} gets no data from any Input", node,
                 hint="connect its branch to an Input")
         if node.id not in used and node.type != "Output":

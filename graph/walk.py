@@ -13,16 +13,14 @@ of the file (no simple-cycle enumeration, no per-node rescans).
 """
 from __future__ import annotations
 
-import gc
 import heapq
 import weakref
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Iterable
 
 from graph.document import Document
-from graph.model import Edge, Graph, Node
+from graph.model import Graph, Node
 
 # Blocks nested deeper than this are refused: each level of a built model costs several
 # Python frames in every forward call, and real networks nest three or four deep.
@@ -91,17 +89,6 @@ def _flow_order(graph: Graph) -> tuple[list[str], list[str]]:
         return [ids[i] for i in order], []
     placed = set(order)
     return [ids[i] for i in order], [ids[i] for i in range(len(ids)) if i not in placed]
-
-
-def feeding_edges(graph: Graph) -> dict[tuple[str, str], Edge]:
-    """(node, input port) → the edge that feeds it (the first, if a file has several)."""
-    feeding: dict[tuple[str, str], Edge] = {}
-    for e in graph.edges:
-        feeding.setdefault((e.dst, e.dst_port), e)
-    return feeding
-
-
-NodeCall = Callable[[Node, dict[str, Any], list[str]], Walk]
 
 
 def run_through_graph(graph: Graph, call: NodeCall) -> Walk:
@@ -176,11 +163,6 @@ def block_structure(doc: Document) -> BlockStructure:
         structure.depth[name] = 1 + max((structure.depth[b] for b in uses[name]), default=0)
         structure.expanded[name] = graph_expanded(inner, structure)
     return structure
-
-
-def graph_depth(graph: Graph, structure: BlockStructure) -> int:
-    """Levels of block nesting below `graph` (0 when it uses no blocks)."""
-    return max((structure.depth.get(block_ref(n), 0) for n in graph), default=0)
 
 
 def graph_expanded(graph: Graph, structure: BlockStructure) -> int:
@@ -264,18 +246,3 @@ def _leaves_first(uses: dict[str, list[str]], skip: Iterable[str]) -> list[str]:
             if pending[user] == 0:
                 ready.append(user)
     return order
-
-
-@contextmanager
-def gc_paused():
-    """Python's cycle collector off for a while. Loading or checking a big file makes
-    millions of small objects, and each burst of them sets off a full collection that
-    scans everything made so far: half the time of checking 100,000 nodes. What is made
-    here holds no reference cycles worth collecting before the collector runs again."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from graph.diagnostics import Diagnostic
 from graph.document import Document
 from graph.validate import validate
-from graph.walk import gc_paused
+from graph.gc_pause import gc_paused
 from runtime.shapes import ShapeInference, ShapeReport
 from runtime.summary import BYTES_PER_PARAM
 

@@ -5,7 +5,6 @@ so the compiled model's state_dict loads into it and gives bit-identical outputs
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import keyword
 import math
@@ -15,10 +14,9 @@ from typing import Any
 import torch
 
 from runtime import targets
-from runtime.lower import Program, Step
+from runtime.lower import MODULE_ATTRIBUTES, RESERVED_NAMES, Program, Step
 
 _TORCH_IMPORTS = ("import torch", "from torch import nn", "import torch.nn.functional as F")
-_MODULE_NAMES = ("torch", "nn", "F", "math")   # what the file imports: no name may shadow them
 SOURCE_SHOWN = 200   # characters of the source name kept in the docstring (a path can be long)
 
 
@@ -220,19 +218,12 @@ def _is_name(name: Any) -> bool:
         and unicodedata.normalize("NFKC", name) == name
 
 
-@functools.cache
-def _module_attributes() -> frozenset[str]:
-    """What `self.<name> = ...` must not overwrite: nn.Module's methods and the attributes
-    its __init__ sets (`training`, `_modules`, ...)."""
-    return frozenset(dir(torch.nn.Module()))
-
-
 def _check_names(program: Program, class_of_step: dict[int, str],
                  helpers: dict[str, str]) -> None:
     """Every name the file will spell out is a plain identifier that shadows nothing the
     file defines or imports: names come from labels and block names, which are data."""
     helper_names = {_callable_name(target) for target in helpers}
-    reserved = set(_MODULE_NAMES) | helper_names | {"self"}
+    reserved = RESERVED_NAMES | helper_names
 
     def need(name: Any, what: str) -> None:
         if not _is_name(name) or name in reserved:
@@ -247,7 +238,7 @@ def _check_names(program: Program, class_of_step: dict[int, str],
             need(name, "input name")
         for step in prog.steps:
             need(step.name, f"layer name (node {_one_line(str(step.node_id), 80)})")
-            if step.kind in ("module", "block") and step.name in _module_attributes():
+            if step.kind in ("module", "block") and step.name in MODULE_ATTRIBUTES:
                 raise CodeExportError(f"layer name {step.name!r} (node "
                                       f"{_one_line(str(step.node_id), 80)}) is an attribute "
                                       "every nn.Module has; rename the node")

@@ -118,10 +118,10 @@ class _Names:
 
 
 # Names the generated code uses itself: a layer named like one would shadow it.
-_RESERVED = frozenset({"self", "torch", "nn", "F", "math"})
+RESERVED_NAMES = frozenset({"self", "torch", "nn", "F", "math"})
 # Every attribute an nn.Module instance has (`training` is set in __init__, so the class
 # alone does not show it); a layer attribute by that name would replace it.
-_MODULE_ATTRIBUTES = frozenset(dir(torch.nn.Module()))
+MODULE_ATTRIBUTES = frozenset(dir(torch.nn.Module()))
 
 
 def _identifier(text: str) -> str:
@@ -133,7 +133,7 @@ def _identifier(text: str) -> str:
     name = re.sub(r"[^0-9A-Za-z]+", "_", _snake(ascii_text)).strip("_") or "layer"
     if name[0].isdigit():
         name = f"layer_{name}"
-    if keyword.iskeyword(name) or name in _MODULE_ATTRIBUTES or name in _RESERVED:
+    if keyword.iskeyword(name) or name in MODULE_ATTRIBUTES or name in RESERVED_NAMES:
         name = f"{name}_layer"
     return name
 
@@ -149,5 +149,5 @@ def class_name(text: str) -> str:
     name = "".join(p[:1].upper() + p[1:] for p in parts if p) or "Model"
     # Exported code defines runtime.ops helpers (and imports F) by name: never shadow them.
     clash = name[0].isdigit() or hasattr(ops, name) or keyword.iskeyword(name) or \
-        name in _RESERVED
+        name in RESERVED_NAMES
     return f"Model{name}" if clash else name

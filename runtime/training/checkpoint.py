@@ -29,7 +29,8 @@ from safetensors.torch import save as serialise_tensors
 
 from graph.atomic_file import remove_stale_temp_files, temp_name
 from runtime.training.commit import commit_folder, is_final_name, staging_folder
-from runtime.training.durable import fsync_dir, write_bytes
+from graph.atomic_file import fsync_folder
+from runtime.training.durable import write_bytes
 
 GRAPH_KEY = "nodetorch.graph"
 FORMAT_KEY = "nodetorch.format"
@@ -66,7 +67,7 @@ def save_weights(path: str | os.PathLike, module: torch.nn.Module, graph_json: s
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_folder(path.parent)
     return path
 
 
@@ -121,7 +122,7 @@ def save_checkpoint(folder: str | os.PathLike, module: torch.nn.Module, graph_js
         if opt_tensors:
             write_bytes(tmp / "optimizer.safetensors", serialise_tensors(opt_tensors))
         write_bytes(tmp / STATE_FILE, state_text)   # last: a folder with it is whole
-        fsync_dir(tmp)
+        fsync_folder(tmp)
         commit_folder(tmp, folder)
     except OSError as exc:   # named by the checkpoint it was to be, not the staging folder
         shutil.rmtree(tmp, ignore_errors=True)

@@ -22,7 +22,7 @@ import socket
 import time
 from pathlib import Path
 
-from runtime.training.durable import fsync_dir
+from graph.atomic_file import fsync_folder
 
 HOST = re.sub(r"[^0-9A-Za-z_-]+", "-", socket.gethostname()) or "host"
 STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)@(?P<host>[^.]*)\.(?P<kind>partial|old|link)$")
@@ -45,7 +45,7 @@ def commit_folder(tmp: Path, final: Path) -> None:
         _remove(old)
     else:
         os.rename(tmp, final)
-    fsync_dir(final.parent)
+    fsync_folder(final.parent)
 
 
 def point(folder: Path, name: str, target: str) -> None:
@@ -75,7 +75,7 @@ def point(folder: Path, name: str, target: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(folder)
+    fsync_folder(folder)
 
 
 def is_final_name(name: str) -> bool:
@@ -103,7 +103,7 @@ def clear_stale(folder: Path) -> list[str]:
             _remove(entry)
             done.append(f"removed {entry.name}")
     if done:
-        fsync_dir(folder)
+        fsync_folder(folder)
     return done
 
 

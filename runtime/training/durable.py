@@ -11,8 +11,6 @@ import errno
 import os
 from pathlib import Path
 
-from graph.atomic_file import fsync_folder as fsync_dir  # noqa: F401  (re-exported)
-
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 

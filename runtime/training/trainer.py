@@ -21,16 +21,17 @@ from runtime.compile import CompileError
 from runtime.data import augment_batch, batches
 from runtime.data.bundle import DataError
 from runtime.training import events, observe
-from runtime.training.checkpoint import (CheckpointError, CheckpointState, is_checkpoint,
-                                          load_checkpoint, model_folder, newest_checkpoint,
-                                          read_state, save_checkpoint)
-from runtime.training.commit import clear_stale, point
+from runtime.training.checkpoint import (CheckpointError, CheckpointState, load_checkpoint,
+                                          model_folder, newest_checkpoint, read_state,
+                                          save_checkpoint)
+from runtime.training.commit import point
 from runtime.training.durable import is_disk_full
 from runtime.training.config import ConfigError, TrainConfig
 from runtime.training.control import Control
 from runtime.training.device import DeviceError
 from runtime.training.distributed import Distributed
 from runtime.training.recipes import RecipeError
+from runtime.training.resume import check_whole, resume_point
 from runtime.training.run_folder import NullRunFolder, RunFolder
 from runtime.training.setup import RunParts, build_run, steps_per_epoch
 from runtime.training.stepper import NonFiniteLoss
@@ -41,13 +42,6 @@ USER_ERRORS = (ConfigError, DataError, RecipeError, DeviceError, CompileError, C
 
 class _Stopped(Exception):
     pass
-
-
-def _is_run_folder(path: Path) -> bool:
-    """One of our run folders, even one killed before its first checkpoint (never a user's
-    project folder that happens to hold a graph.json: resuming writes into it)."""
-    return (path / "checkpoints").is_dir() or all(
-        (path / name).is_file() for name in ("graph.json", "config.json", "log.txt"))
 
 
 @dataclass
@@ -364,39 +358,21 @@ class Trainer:
         return ("model",) if "model" in self.parts.compiled else tuple(self.parts.compiled)
 
     def _resume(self, path: Path) -> None:
-        """A run folder continues from its newest committed checkpoint (whatever a kill
-        left); a checkpoint folder from exactly that one."""
+        """Continue from the checkpoint runtime.training.resume chooses for `path`."""
         models = self._model_names()
-        if _is_run_folder(path):
-            self.folder = RunFolder(path) if self.dist.is_main else NullRunFolder()
-            checkpoints = path / "checkpoints"
-            if self.dist.is_main:
-                for done in clear_stale(checkpoints):
-                    self._log(f"{checkpoints}: {done} (left by a run that ended early)", "notice")
-            found = newest_checkpoint(checkpoints, models)
-            if found is None:
-                self._log(f"{path} has no complete checkpoint yet: training it from epoch 1",
-                          "notice")
-                return
-            path = found
-        elif path.parent.name == "checkpoints":
-            if self.dist.is_main:
-                self.folder = RunFolder(path.parent.parent)
-                clear_stale(path.parent)
-            if path.name == "last" and not is_checkpoint(model_folder(path, models[0])):
-                # `last` means the newest; a kill can leave it behind or missing
-                found = newest_checkpoint(path.parent, models)
-                if found is not None:
-                    self._log(f"{path} is not a complete checkpoint: resuming from {found}, "
-                              "the newest complete one", "notice")
-                    path = found
+        point = resume_point(path, models, self.dist.is_main)
+        if point.in_run_folder:
+            self.folder = RunFolder(point.run) if self.dist.is_main else NullRunFolder()
+        elif point.run is not None and self.dist.is_main:
+            self.folder = RunFolder(point.run)
+        for notice in point.notices:
+            self._log(notice, "notice")
+        if point.checkpoint is None:
+            return
+        path = point.checkpoint
         for name, compiled in self.parts.compiled.items():
             folder = model_folder(path, name)
-            if not is_checkpoint(folder) and folder.parent.name == "checkpoints":
-                newest = newest_checkpoint(folder.parent, models)
-                hint = (f"; the newest complete one is {newest}" if newest else
-                        "; there is no complete checkpoint there")
-                raise CheckpointError(f"{folder}: not a complete checkpoint{hint}")
+            check_whole(folder, models)
             self.state, _ = load_checkpoint(folder, compiled.module,
                                             {name: self.parts.optimizers[name]},
                                             {name: self.parts.schedules[name]})
