@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-from cli.common import (EXIT_OK, EXIT_PROBLEMS, CommandFailed, fmt_count, open_document,
-                        print_diagnostics, shown_path)
+from cli.common import (EXIT_BAD_FILE, EXIT_OK, EXIT_PROBLEMS, CommandFailed, fmt_count,
+                        open_document, print_diagnostics, shown_path)
 from graph.fileformat import format_json, write_atomic
-from graph.templates import list_templates
-from graph.text import printable
+from graph.templates import by_family, list_templates
+from graph.text import as_name, printable
 from runtime.check import check_document
+from runtime.recipe_check import check_for_recipe
 from runtime.summary import summarize
 
 
 def cmd_validate(args) -> int:
+    """What the training settings train is checked: the main graph, or a GAN's blocks."""
     doc, path = open_document(args.file)
-    result = check_document(doc)
+    result = check_for_recipe(doc)
     print_diagnostics(doc, result.diagnostics)
     if result.errors:
         n = len(result.errors)
         print(f"{shown_path(path)}: {n} problem{'s' if n != 1 else ''}")
         return EXIT_PROBLEMS
+    if result.parts:   # a GAN: the models are its blocks
+        models = "; ".join(f"{p.role} {as_name(p.block)}: {len(p.doc.graph)} nodes, "
+                           f"{fmt_count(p.result.shapes.total_params)} parameters"
+                           for p in result.parts)
+        print(f"OK: {shown_path(path)} — {models}")
+        return EXIT_OK
     total = result.shapes.total_params
     print(f"OK: {shown_path(path)} — {len(doc.graph)} nodes, {fmt_count(total)} parameters")
     return EXIT_OK
@@ -37,11 +46,37 @@ def _checked(doc, path: Path, refusal: str):
     return None
 
 
+def _model_of(doc, path: Path, part: str | None, refusal: str):
+    """(the document that is the model, its check) for summary and export-code: the main
+    graph, or for a GAN file (recipe gan) the part's block; None after printing why not."""
+    from runtime.recipe_check import gan_blocks, is_gan
+
+    if not is_gan(doc):
+        if part is not None:
+            raise CommandFailed(f"error: {shown_path(path)}: --part picks the generator or "
+                                "discriminator of a GAN file (training.recipe gan); this file "
+                                "trains one model: leave --part out", EXIT_BAD_FILE)
+        result = _checked(doc, path, refusal)
+        return None if result is None else (doc, result)
+    result = check_for_recipe(doc)
+    if result.errors:
+        print_diagnostics(doc, result.errors)
+        print(f"{shown_path(path)}: {refusal}")
+        return None
+    role = part or "generator"
+    block = gan_blocks(doc)[role]
+    chosen = next(p for p in result.parts if p.role == role)
+    print(f"the GAN's {role}: block {as_name(block)}", file=sys.stderr)
+    return chosen.doc, chosen.result
+
+
 def cmd_summary(args) -> int:
     doc, path = open_document(args.file)
-    result = _checked(doc, path, "cannot summarise a graph with problems")
-    if result is None:
+    model = _model_of(doc, path, getattr(args, "part", None),
+                      "cannot summarise a graph with problems")
+    if model is None:
         return EXIT_PROBLEMS
+    doc, result = model
     summary = summarize(doc, result.shapes)
     if args.json:
         print(format_json(summary.to_json()))
@@ -55,12 +90,14 @@ def cmd_summary(args) -> int:
 def cmd_templates(args) -> int:
     infos = list_templates()
     if args.json:
-        print(json.dumps([{"key": t.key, "name": t.name, "description": t.description}
-                          for t in infos], indent=2))
+        print(json.dumps([{"key": t.key, "name": t.name, "family": t.family,
+                           "description": t.description} for t in infos], indent=2))
         return EXIT_OK
     width = max((len(t.key) for t in infos), default=0)
-    for t in infos:
-        print(f"{t.key.ljust(width)}  {t.name}: {t.description}")
+    for i, (family, members) in enumerate(by_family(infos)):
+        print(("\n" if i else "") + family)
+        for t in members:
+            print(f"  {t.key.ljust(width)}  {t.name}: {t.description}")
     return EXIT_OK
 
 
@@ -88,9 +125,11 @@ def cmd_export_code(args) -> int:
     from runtime.lower import lower
 
     doc, path = open_document(args.file)
-    result = _checked(doc, path, "fix these problems before exporting")
-    if result is None:
+    model = _model_of(doc, path, getattr(args, "part", None),
+                      "fix these problems before exporting")
+    if model is None:
         return EXIT_PROBLEMS
+    doc, result = model
     # The code needs only the lowered Program: building the module would allocate every
     # weight, which for a huge (but valid) graph fails with a torch traceback or OOMs.
     program = lower(doc, result.shapes)

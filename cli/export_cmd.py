@@ -1,32 +1,29 @@
-"""`python main.py export RUN_OR_WEIGHTS --format F --out PATH`: write trained weights as
-onnx, torchscript, safetensors, a state_dict or standalone code, and check the result."""
+"""`python main.py export RUN_OR_WEIGHTS --format F --out PATH [--part P]`: write trained
+weights as onnx, torchscript, safetensors, a state_dict or standalone code, and check the
+result. A GAN run exports its generator, or with --part discriminator its discriminator."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from cli.common import EXIT_BAD_FILE, EXIT_OK, EXIT_PROBLEMS, CommandFailed, print_diagnostics
+from graph.text import shown
 
 
 def cmd_export(args) -> int:
-    from graph.loader import LoadError, loads
     from runtime.compile import CompileError
-    from runtime.export import ExportError, WeightsError, export_model, resolve_weights
+    from runtime.export import ExportError, WeightsError, export_model
+    from runtime.export.parts import open_export_source
     from runtime.training.durable import is_disk_full
 
     _clear_stale_checkpoints(Path(args.source))
     try:
-        state, graph_json, where = resolve_weights(args.source)
+        source = open_export_source(args.source, getattr(args, "part", None))
     except WeightsError as exc:
         raise CommandFailed(f"error: {exc}", EXIT_BAD_FILE) from None
-    source = f"the graph stored with {where}"
-    try:
-        doc = loads(graph_json, source)
-    except LoadError as exc:
-        first = exc.problems[0].message if exc.problems else "cannot be loaded"
-        raise CommandFailed(f"error: {source} cannot be loaded: {first}", EXIT_BAD_FILE) from None
+    doc, state, where = source.doc, source.state, source.where
     out = Path(args.out)
     try:
-        result = export_model(doc, state, args.format, args.out, source_name=_source_name(where))
+        result = export_model(doc, state, args.format, args.out, source_name=source.source_name)
     except CompileError as exc:
         print_diagnostics(doc, exc.diagnostics)
         print(f"{where}: the graph has problems; fix them before exporting")
@@ -48,6 +45,10 @@ def cmd_export(args) -> int:
         raise CommandFailed(f"error: {args.format} export failed: {type(exc).__name__}"
                             f"{': ' + detail if detail else ''}", EXIT_PROBLEMS) from None
     print(f"weights: {where}")
+    if source.part is not None:
+        print(f"part: the GAN's {source.part} (block {shown(source.block)}); "
+              f"--part {'discriminator' if source.part == 'generator' else 'generator'} "
+              "exports the other")
     print(result.summary())
     for note in result.notes:
         print(f"note: {note}")
@@ -67,11 +68,3 @@ def _clear_stale_checkpoints(source: Path) -> None:
             except OSError:
                 pass   # read-only or shared: picking still skips what is not committed
             return
-
-
-def _source_name(where: Path) -> str:
-    """'my-run/checkpoints/best' for a run's checkpoint, else the file's name."""
-    parts = where.parts
-    if len(parts) >= 4 and parts[-3] == "checkpoints":
-        return "/".join(parts[-4:-1])
-    return where.name

@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="layers, output shapes and parameter counts")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--part", choices=("generator", "discriminator"),
+                   help="for a GAN file (recipe gan): which block's model (default: generator)")
     p = sub.add_parser("templates", help="list the template architectures")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = sub.add_parser("nodes", help="list every node type by category, with what it does")
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-code", help="write a standalone PyTorch .py for the graph")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--out", required=True, metavar="PATH", help="the .py file to write")
+    p.add_argument("--part", choices=("generator", "discriminator"),
+                   help="for a GAN file (recipe gan): which block's model (default: generator)")
     p = sub.add_parser("train", help="train a graph on a dataset; writes a run folder")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--dataset", metavar="NAME|PATH", help="a built-in dataset or a file/folder")
@@ -59,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True,
                    choices=("onnx", "torchscript", "safetensors", "state_dict", "python"))
     p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--part", choices=("generator", "discriminator"),
+                   help="a GAN run's model to export (default: generator)")
     return parser
 
 

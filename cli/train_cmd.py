@@ -60,7 +60,13 @@ class Progress:
 
 def _epoch_line(e: dict[str, Any], epochs: int) -> str:
     parts = [f"epoch {e['epoch']}/{epochs}"]
-    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_mae",
+    # Loss-term Outputs (runtime/training/loss_terms.py) show beside the main loss.
+    terms = [f"{split}_{name}" for name in e.get("loss_terms") or ()
+             for split in ("train", "val")]
+    main = ("train_main_loss", "val_main_loss") if terms else ()
+    for key in ("train_loss", "train_accuracy", "train_pixel_accuracy", "val_loss",
+                "val_accuracy", "val_pixel_accuracy", "val_iou", "val_mae",
+                "val_perplexity", "val_unigram_perplexity", *main, *terms,
                 "train_d_loss", "val_d_real", "val_d_fake"):
         if isinstance(e.get(key), float):
             value = e[key]

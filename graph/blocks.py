@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from graph import block_params
 from graph.document import Document
 from graph.model import Edge, Graph, GraphRuleError, Node
 
@@ -64,9 +65,14 @@ def expand_block(doc: Document, graph: Graph, block_node_id: str) -> list[str]:
     block_node = graph.node(block_node_id)
     if block_node.type != "Block":
         raise GraphRuleError(f"{block_node.title} is not a block")
-    inner = doc.blocks.get(block_node.params.get("block"))
-    if inner is None:
+    definition = doc.blocks.get(block_node.params.get("block"))
+    if definition is None:
         raise GraphRuleError(f"block {block_node.params.get('block')!r} is not defined")
+    repeat = block_params.repeat_of(block_node)
+    if repeat > 1:
+        return _expand_copies(doc, graph, block_node, repeat)
+    # The inside as this node's values make it: "$channels" becomes the number it stands for.
+    inner = block_params.bind_node(block_node, definition)
     feeds = {e.dst_port: (e.src, e.src_port) for e in graph.edges_into(block_node_id)}
     uses = [(e.src_port, e.dst, e.dst_port) for e in graph.edges_out_of(block_node_id)]
     graph.remove_node(block_node_id)
@@ -99,6 +105,32 @@ def expand_block(doc: Document, graph: Graph, block_node_id: str) -> list[str]:
         if src is not None:
             graph.connect(src[0], src[1], dst, dst_port)
     return list(new_id.values())
+
+
+def _expand_copies(doc: Document, graph: Graph, block_node: Node, repeat: int) -> list[str]:
+    """A repeated Block node becomes its chain of copies (one Block node each), and each
+    copy is expanded in turn."""
+    ins, outs = doc.blocks[block_node.params["block"]].interface()
+    if len(ins) != 1 or len(outs) != 1:
+        raise GraphRuleError(f"{block_node.title} repeats a block with {len(ins)} inputs and "
+                             f"{len(outs)} outputs; set repeat to 1 first")
+    feeds = [(e.src, e.src_port) for e in graph.edges_into(block_node.id)]
+    uses = [(e.dst, e.dst_port) for e in graph.edges_out_of(block_node.id)]
+    params = {**block_node.params, "repeat": 1}
+    x, y = block_node.position
+    graph.remove_node(block_node.id)
+    copies = [graph.add_node("Block", params, block_node.label, (x + 240 * i, y))
+              for i in range(repeat)]
+    for src, src_port in feeds:
+        graph.connect(src, src_port, copies[0].id, ins[0])
+    for a, b in zip(copies, copies[1:]):
+        graph.connect(a.id, outs[0], b.id, ins[0])
+    for dst, dst_port in uses:
+        graph.connect(copies[-1].id, outs[0], dst, dst_port)
+    added: list[str] = []
+    for copy_node in copies:
+        added += expand_block(doc, graph, copy_node.id)
+    return added
 
 
 def _check_groupable(doc: Document, graph: Graph, selected: set[str], name: str) -> None:

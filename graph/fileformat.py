@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.atomic_file import write_atomic
+from graph.block_params import param_to_dict
 from graph.catalog import get_spec
 from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
 from graph.model import Graph, Node
@@ -24,6 +25,14 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         "edges": [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
                   for e in graph.edges],
     }
+
+
+def block_to_dict(graph: Graph) -> dict[str, Any]:
+    """A block definition: its inside, and the parameters it declares (when it does)."""
+    data = graph_to_dict(graph)
+    if graph.block_params:
+        data["params"] = [param_to_dict(p) for p in graph.block_params]
+    return data
 
 
 def node_to_dict(node: Node) -> dict[str, Any]:
@@ -52,7 +61,7 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
         "name": doc.name,
         "description": doc.description,
         "graph": graph_to_dict(doc.graph),
-        "blocks": {name: graph_to_dict(g) for name, g in sorted(doc.blocks.items())},
+        "blocks": {name: block_to_dict(g) for name, g in sorted(doc.blocks.items())},
         "training": doc.training,
     }
     for key, value in doc.extra.items():

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from graph import block_params
 from graph.catalog import RENAMED, SPECS
 from graph.diagnostics import Diagnostic
 from graph.document import FORMAT_NAME, FORMAT_VERSION, Document
@@ -367,6 +368,9 @@ def _build(data: dict) -> Document:
     problems: list[Diagnostic] = []
     blocks = {name: _build_graph(g, f"$.blocks.{name}", name, problems)
               for name, g in data.get("blocks", {}).items()}
+    for name, g in data.get("blocks", {}).items():
+        blocks[name].block_params = _block_params(g.get("params", []), f"$.blocks.{name}.params",
+                                                  name, problems)
     main = _build_graph(data["graph"], "$.graph", None, problems)
     known = {"format", "version", "name", "description", "graph", "blocks", "training"}
     return Document(
@@ -415,6 +419,28 @@ def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnosti
             continue
         graph.insert_edge(edge)
     return graph
+
+
+def _block_params(entries: Any, path: str, block: str,
+                  problems: list[Diagnostic]) -> tuple:
+    """A block definition's declared parameters; a bad entry is reported and left out
+    (its references then show as undeclared, on the nodes that use them)."""
+    if not isinstance(entries, list):
+        problems.append(Diagnostic("block_param", f"must be a list of parameters, found "
+                                   f"{_kind(entries)}", block=block, path=path))
+        return ()
+    found: dict[str, Any] = {}
+    for i, entry in enumerate(entries[:256]):
+        where = f"block parameter {i + 1}"
+        spec, problem = block_params.param_from_dict(entry, where)
+        if spec is not None and spec.name in found:
+            spec, problem = None, f"{where}: {spec.name!r} is declared twice"
+        if spec is None:
+            problems.append(Diagnostic("block_param", problem, block=block, path=f"{path}[{i}]",
+                                       hint="fix or remove this parameter"))
+            continue
+        found[spec.name] = spec
+    return tuple(found.values())
 
 
 def _free_id(graph: Graph, base: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, NamedTuple
 
 from graph.catalog import get_spec
-from graph.spec import NodeSpec
+from graph.spec import NodeSpec, ParamSpec
 
 
 class GraphRuleError(ValueError):
@@ -47,7 +47,8 @@ class Edge(NamedTuple):
 
 @dataclass(frozen=True)
 class GraphEvent:
-    """kind: node_added, node_removed, node_changed, edge_added, edge_removed."""
+    """kind: node_added, node_removed, node_changed, edge_added, edge_removed,
+    block_params (the parameters the graph declares as a block definition)."""
 
     kind: str
     node: Node | None = None
@@ -73,6 +74,12 @@ class Graph:
         # Goes up with every change of nodes or edges (not of parameters): walks that
         # depend only on the wiring (graph.walk.flow_order) are remembered by it.
         self.version = 0
+        # Goes up with every change a block's bound copy depends on (wiring, parameters,
+        # labels, declared block parameters): graph.block_params remembers copies by it.
+        self.revision = 0
+        # Used as a block definition: the parameters its Block nodes set, which inner
+        # nodes use as "$name" (graph/block_params.py).
+        self.block_params: tuple[ParamSpec, ...] = ()
         self._listeners: list[Listener] = []
         self._next_id = 1
 
@@ -178,6 +185,7 @@ class Graph:
             raise GraphRuleError(f"a node with id {node.id!r} already exists")
         self.nodes[node.id] = node
         self.version += 1
+        self.revision += 1
         if self._listeners:  # loading 100,000 nodes with nobody listening: no events
             self._emit(GraphEvent("node_added", node=node))
         return node
@@ -190,6 +198,7 @@ class Graph:
             self.disconnect(edge)
         del self.nodes[node_id]
         self.version += 1
+        self.revision += 1
         self._emit(GraphEvent("node_removed", node=node))
         return node, removed
 
@@ -198,18 +207,32 @@ class Graph:
         node = self.node(node_id)
         spec = get_spec(node.type)
         known = {p.name for p in spec.params} if spec else set()
+        if node.type == "Block":  # and the parameters its definition declares
+            ref = node.params.get("block")
+            inner = (self.library or {}).get(ref) if isinstance(ref, str) else None
+            known |= {p.name for p in inner.block_params} if inner is not None else set()
         unknown = [k for k in changes if k not in known]
         if unknown:
             raise GraphRuleError(f"{node.type} has no parameter {unknown[0]!r}")
         before = {k: copy.deepcopy(node.params.get(k)) for k in changes}
         node.params.update(copy.deepcopy(changes))
+        self.revision += 1
         self._emit(GraphEvent("node_changed", node=node, field="params"))
         return before
 
     def set_label(self, node_id: str, label: str) -> str:
         node = self.node(node_id)
         before, node.label = node.label, label
+        self.revision += 1
         self._emit(GraphEvent("node_changed", node=node, field="label"))
+        return before
+
+    def set_block_params(self, params: tuple[ParamSpec, ...]) -> tuple[ParamSpec, ...]:
+        """Declare the parameters this graph takes as a block definition; returns the
+        previous declaration (for undo)."""
+        before, self.block_params = self.block_params, tuple(params)
+        self.revision += 1
+        self._emit(GraphEvent("block_params"))
         return before
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
@@ -229,6 +252,7 @@ class Graph:
         for e in self.edges:
             self._into.setdefault(e.dst, []).append(e)
         self.version += 1
+        self.revision += 1
 
     # --- edge changes ---------------------------------------------------------------------
     def connect_problem(self, edge: Edge) -> str | None:
@@ -268,6 +292,7 @@ class Graph:
         self._edge_set.add(edge)
         self._into.setdefault(edge.dst, []).append(edge)
         self.version += 1
+        self.revision += 1
         if self._listeners:
             self._emit(GraphEvent("edge_added", edge=edge))
         return edge
@@ -279,4 +304,5 @@ class Graph:
         self._edge_set.discard(edge)
         self._into[edge.dst].remove(edge)
         self.version += 1
+        self.revision += 1
         self._emit(GraphEvent("edge_removed", edge=edge))

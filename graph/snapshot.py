@@ -12,8 +12,9 @@ from graph.document import Document
 from graph.model import Edge, Graph, Node
 
 # A graph's state: copies of its nodes (params, label, position and extra keys exactly as
-# they are: no rounding through the file format) and its edges (immutable, shared).
-GraphState = tuple[list[Node], list[Edge]]
+# they are: no rounding through the file format), its edges and the block parameters it
+# declares (both immutable, shared).
+GraphState = tuple[list[Node], list[Edge], tuple]
 
 
 def take(doc: Document) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def take(doc: Document) -> dict[str, Any]:
 
 
 def _state(graph: Graph) -> GraphState:
-    return copy.deepcopy(list(graph.nodes.values())), list(graph.edges)
+    return copy.deepcopy(list(graph.nodes.values())), list(graph.edges), graph.block_params
 
 
 def restore(doc: Document, snapshot: dict[str, Any]) -> list[Graph]:
@@ -41,7 +42,7 @@ def restore(doc: Document, snapshot: dict[str, Any]) -> list[Graph]:
 
 
 def _fill(graph: Graph, state: GraphState) -> None:
-    nodes, edges = state
+    nodes, edges, declared = state
     for edge in list(graph.edges):
         graph.disconnect(edge)
     for node_id in list(graph.nodes):
@@ -50,3 +51,5 @@ def _fill(graph: Graph, state: GraphState) -> None:
         graph.insert_node(copy.deepcopy(node))   # the snapshot stays as taken, for redo
     for edge in edges:
         graph.insert_edge(edge)
+    if graph.block_params != declared:
+        graph.set_block_params(declared)

@@ -108,6 +108,9 @@ class PortSpec:
     count_param: str | None = None
     # An input that may stay unconnected (MultiheadAttention's key/value default to query).
     optional: bool = False
+    # A port that exists only while this bool parameter is true (a recurrent layer's
+    # final-state output `h`, with state_output on).
+    when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,8 @@ class NodeSpec:
         """Port names when no parameter sets their count (most specs): asked for on every
         node of every walk, so worked out once."""
         def fixed(ports):
-            return None if any(p.count_param for p in ports) else tuple(p.name for p in ports)
+            return None if any(p.count_param or p.when for p in ports) else \
+                tuple(p.name for p in ports)
         return fixed(self.inputs), fixed(self.outputs)
 
     def param_names(self) -> frozenset[str]:
@@ -208,6 +212,10 @@ class NodeSpec:
 def _expand(ports: tuple[PortSpec, ...], params: dict[str, Any]) -> list[str]:
     names: list[str] = []
     for port in ports:
+        if port.when is not None:
+            if params.get(port.when) is True:
+                names.append(port.name)
+            continue
         if port.count_param is None:
             names.append(port.name)
             continue

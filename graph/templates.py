@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# The families a deep-learning course teaches, in the order it teaches them; a template
+# names its own in a top-level "family" key, and one without it (or with another) is "Other".
+FAMILIES = ("Feedforward", "Convolutional", "Recurrent", "Autoencoder", "Generative",
+            "Transformer", "Radial basis")
+OTHER_FAMILY = "Other"
 
 
 @dataclass(frozen=True)
@@ -15,6 +20,7 @@ class TemplateInfo:
     name: str         # the document's own name, e.g. "LeNet-5"
     description: str
     path: Path
+    family: str = OTHER_FAMILY   # one of FAMILIES, or OTHER_FAMILY
 
 
 def list_templates() -> list[TemplateInfo]:
@@ -26,8 +32,22 @@ def list_templates() -> list[TemplateInfo]:
             continue  # a broken template is reported by its own test, not here
         if isinstance(data, dict):
             found.append(TemplateInfo(path.stem, str(data.get("name", path.stem)),
-                                      str(data.get("description", "")), path))
+                                      str(data.get("description", "")), path,
+                                      _family(data.get("family"))))
     return found
+
+
+def by_family(infos: list[TemplateInfo]) -> list[tuple[str, list[TemplateInfo]]]:
+    """(family, its templates) in FAMILIES order, "Other" last; families with none left out."""
+    order = {name: i for i, name in enumerate((*FAMILIES, OTHER_FAMILY))}
+    groups: dict[str, list[TemplateInfo]] = {}
+    for info in infos:
+        groups.setdefault(info.family, []).append(info)
+    return sorted(groups.items(), key=lambda item: order[item[0]])
+
+
+def _family(value: object) -> str:
+    return value if isinstance(value, str) and value in FAMILIES else OTHER_FAMILY
 
 
 def find_template(name: str) -> Path | None:

@@ -5,7 +5,7 @@ Shapes are checked afterwards by runtime/shapes.py, on graphs that pass here.
 """
 from __future__ import annotations
 
-from graph import walk
+from graph import block_params, walk
 from graph.catalog import get_spec
 from graph.diagnostics import Diagnostic
 from graph.document import Document
@@ -19,7 +19,15 @@ def validate(doc: Document) -> list[Diagnostic]:
     """Every structural problem in the main graph and in each block definition."""
     found = validate_graph(doc.graph, None)
     for name, block in doc.blocks.items():
-        found += validate_graph(block, name)
+        # A definition is checked with its parameters at their defaults; each Block node's
+        # own values are checked on that node (_check_block_node).
+        found += _undeclared_references(block, name)
+        found += [Diagnostic("loss_term_in_block", f"{n.title} {shown(n.params.get('name'))} is "
+                             "marked as a loss term, but inside a block it is only the "
+                             "block's output", n.id, None, "warning",
+                             "mark an Output of the main graph instead", name)
+                  for n in block if n.type == "Output" and n.params.get("loss_term") is True]
+        found += validate_graph(block_params.bound_with_defaults(block), name)
     if doc.blocks:
         found += _block_problems(doc, walk.block_structure(doc))
     return found
@@ -81,15 +89,20 @@ def _check_params(node: Node, graph: Graph, add, clean: set[tuple[str, str]]) ->
     if spec is None:
         add("unknown_type", f"unknown node type {shown(node.type)}", node)
         return
+    declared: frozenset[str] = frozenset()
     if node.type == "Block":
         ref = node.params.get("block")
-        if isinstance(ref, str) and ref not in (graph.library or {}):
+        definition = (graph.library or {}).get(ref) if isinstance(ref, str) else None
+        if isinstance(ref, str) and definition is None:
             add("unknown_block", f"{node.title} uses block {shown(ref)}, which is not defined", node,
                 hint="pick one of the document's blocks")
+        if definition is not None:
+            declared = frozenset(block_params.declared(definition))
+            _check_block_node(node, ref, definition, add)
     # Real graphs repeat their layers: a set of parameters found faultless once is not
     # checked again (a third of the time of validating 100,000 nodes).
     try:
-        key = (node.type, repr(sorted(node.params.items())))
+        key = None if declared else (node.type, repr(sorted(node.params.items())))
     except RecursionError:
         key = None
     if key in clean:
@@ -102,7 +115,7 @@ def _check_params(node: Node, graph: Graph, add, clean: set[tuple[str, str]]) ->
             continue
         code = "param_range" if "at least" in problem or "at most" in problem else "param_type"
         add(code, f"{node.title}: {problem}", node, hint=p.doc)
-    known = spec.param_names()
+    known = spec.param_names() | declared
     for name in node.params:
         if name not in known:
             found = True
@@ -110,6 +123,57 @@ def _check_params(node: Node, graph: Graph, add, clean: set[tuple[str, str]]) ->
                 hint="remove it or check its spelling", severity="warning")
     if not found and key is not None:
         clean.add(key)
+
+
+def _check_block_node(node: Node, name: str, definition: Graph, add) -> None:
+    """The values a Block node gives its definition's parameters, the nodes inside as
+    those values make them, and whether its copies can be chained."""
+    bad = False
+    for p in definition.block_params:
+        problem = p.check(node.params.get(p.name, p.default))[1]
+        if problem:
+            bad = True
+            code = "param_range" if "at least" in problem or "at most" in problem else "param_type"
+            add(code, f"{node.title}: {problem}", node, hint=p.doc or f"a parameter of block {shown(name)}")
+    if not bad and block_params.uses_parameters(definition):
+        bound = block_params.bind_node(node, definition)
+        for inner in bound:
+            used = block_params.references_in(definition.nodes[inner.id].params)
+            spec = get_spec(inner.type)
+            if not used or spec is None:
+                continue
+            for p, problem in spec.problems(inner.params):
+                if p is None or p.name in used:
+                    values = ", ".join(f"{r}={node.params.get(r)!r:.20}" for r in sorted(set(used.values())))
+                    add("block_value", f"{node.title}: inside block {shown(name)}, "
+                        f"{inner.title}: {problem} (from {values})", node,
+                        hint="change this Block node's values")
+                    break
+    repeat = node.params.get("repeat", 1)
+    if isinstance(repeat, int) and not isinstance(repeat, bool) and repeat > 1:
+        ins, outs = definition.interface()
+        if len(ins) != 1 or len(outs) != 1:
+            add("block_repeat", f"{node.title} repeats block {shown(name)} {repeat} times, but a "
+                f"repeated block needs one input and one output (it has {len(ins)} and "
+                f"{len(outs)})", node, hint="set repeat to 1, or chain Block nodes by hand")
+
+
+def _undeclared_references(definition: Graph, name: str) -> list[Diagnostic]:
+    """Inner nodes that use a parameter the definition does not declare."""
+    known = block_params.declared(definition)
+    found = []
+    for node in definition:
+        for key, ref in block_params.references_in(node.params).items():
+            if not block_params.can_be_parameter(node.type, key):
+                found.append(Diagnostic(
+                    "fixed_param", f"{node.title}: {key} cannot be a block parameter "
+                    f"(${ref})", node.id, None, "error", "type a value", name))
+            elif ref not in known:
+                found.append(Diagnostic(
+                    "undeclared_param", f"{node.title}: {key} uses ${ref}, but block "
+                    f"{shown(name)} declares no parameter {shown(ref)}", node.id, None, "error",
+                    "declare it in the block's parameters, or type a value", name))
+    return found
 
 
 def _check_io_names(index: _Index, add) -> None:

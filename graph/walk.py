@@ -171,10 +171,15 @@ def graph_expanded(graph: Graph, structure: BlockStructure) -> int:
     total = 0
     for node in graph:
         ref = block_ref(node)
-        total += structure.expanded.get(ref, 1) if ref in structure.uses else 1
+        total += structure.expanded.get(ref, 1) * _repeat(node) if ref in structure.uses else 1
         if total > MAX_EXPANDED_NODES:
             return MAX_EXPANDED_NODES + 1
     return total
+
+
+def _repeat(node: Node) -> int:
+    value = node.params.get("repeat", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
 
 
 def deepest_path(start: str, structure: BlockStructure) -> list[str]:

@@ -9,8 +9,11 @@ from PySide6.QtGui import QUndoCommand
 from graph import snapshot
 from graph.document import Document
 from graph.model import Edge, Graph, Node
+from graph.spec import ParamSpec
+from gui.block_param_edits import plan as plan_block_params
 
-MOVE_ID, PARAM_ID, TRAINING_ID = 1, 2, 3  # merge ids: successive moves / edits of one field become one step
+# merge ids: successive moves / edits of one field become one step
+MOVE_ID, PARAM_ID, TRAINING_ID, BLOCK_PARAMS_ID = 1, 2, 3, 4
 
 
 class AddItems(QUndoCommand):
@@ -83,8 +86,8 @@ class SetParams(QUndoCommand):
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         # Typing 1, 12, 128 into one field is one step, not three.
-        if not isinstance(other, SetParams) or other.node_id != self.node_id or \
-                set(other.after) != set(self.after):
+        if type(other) is not type(self) or other.graph is not self.graph or \
+                other.node_id != self.node_id or set(other.after) != set(self.after):
             return False
         self.after = other.after
         return True
@@ -94,6 +97,73 @@ class SetParams(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.set_params(self.node_id, **self.before)
+
+
+class LinkParam(SetParams):
+    """Make an inner node's parameter use a block parameter ("$channels"), or put a value
+    back: its own step, never merged with typing into the field before or after."""
+
+    def __init__(self, graph: Graph, node_id: str, name: str, value: Any, text: str) -> None:
+        super().__init__(graph, node_id, {name: value})
+        self.setText(text)
+
+    def id(self) -> int:
+        return -1
+
+
+class SetBlockParams(QUndoCommand):
+    """Declare a block definition's parameters (Graph.set_block_params). A rename
+    (`renamed`: old → new) rewrites "$old" in the inner nodes and moves the Block nodes'
+    values to the new name; a removed parameter's default goes back where inner nodes used
+    it and the Block nodes' values for it go: all in this one step.
+
+    Successive edits of one field (`merge_key`, e.g. "channels.default" while a spin box
+    steps) merge into one step when neither touches other nodes."""
+
+    def __init__(self, doc: Document, block: str, params: tuple[ParamSpec, ...], text: str,
+                 renamed: dict[str, str] | None = None, merge_key: str | None = None) -> None:
+        super().__init__(text)
+        self.graph = doc.blocks[block]
+        self.before, self.after = self.graph.block_params, tuple(params)
+        self.plan = plan_block_params(doc, block, self.after, renamed)
+        self.merge_key = merge_key
+
+    def id(self) -> int:
+        return BLOCK_PARAMS_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetBlockParams) or other.graph is not self.graph or \
+                self.merge_key is None or other.merge_key != self.merge_key or \
+                not (self.plan.empty and other.plan.empty):
+            return False
+        self.after = other.after
+        return True
+
+    def redo(self) -> None:
+        self.graph.set_block_params(self.after)
+        for node_id, _, after in self.plan.inner:
+            self.graph.set_params(node_id, **after)
+        for graph, _, after in self.plan.uses:
+            _replace_node(graph, after)
+
+    def undo(self) -> None:
+        for graph, before, _ in reversed(self.plan.uses):
+            _replace_node(graph, before)
+        for node_id, before, _ in reversed(self.plan.inner):
+            self.graph.set_params(node_id, **before)
+        self.graph.set_block_params(self.before)
+
+
+def _replace_node(graph: Graph, node: Node) -> None:
+    """Put `node` in place of the node with its id, edges and order kept: the way to drop
+    a parameter key, which set_params cannot."""
+    order, edge_order = list(graph.nodes), list(graph.edges)
+    touching = [e for e in edge_order if node.id in (e.src, e.dst)]
+    graph.remove_node(node.id)
+    graph.insert_node(copy.deepcopy(node))
+    for edge in touching:
+        graph.insert_edge(edge)
+    graph.reorder(order, edge_order)
 
 
 class SetLabel(QUndoCommand):

@@ -1,7 +1,9 @@
 """File › Export…: write the model in the formats the user ticks into one folder.
 
-Weights come from a run folder's best checkpoint (resolve_weights), or, without a run, from
-the freshly initialised model ("initial weights (not trained)"). Each format is exported
+Weights come from a run folder's best checkpoint (runtime.export.parts.open_export_source),
+or, without a run, from the freshly initialised model ("initial weights (not trained)"). A
+GAN file trains two models: a Part choice picks the generator (the default) or the
+discriminator, each exported as the block it is. Each format is exported
 with runtime.export.export_model, which checks what it wrote (onnxruntime, torch.jit.load,
 a fresh interpreter, ...). Exports run synchronously, one after another, with the event
 loop pumped between formats so the busy label repaints. A failure is listed in red next to
@@ -23,13 +25,14 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDialog, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QFileDialog,
+                               QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout)
 
 import runtime.export as export
 from graph.fileformat import write_atomic, dumps
-from graph.loader import loads
+from runtime.export.parts import GAN_PARTS, gan_block, open_export_source, part_document
 from runtime.messages import first_line
 
 # (key, label, file name in the folder); key is the export_model format or "graph".
@@ -61,6 +64,14 @@ class ExportDialog(QDialog):
         self.source_label.setWordWrap(True)
         self.source_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form.addRow("Weights:", self.source_label)
+        self.part_combo = QComboBox()
+        self.part_combo.addItems(list(GAN_PARTS))
+        self.part_combo.setToolTip("A GAN trains two models; export one of them.")
+        self.part_combo.currentIndexChanged.connect(self._load_weights)
+        form.addRow("Part:", self.part_combo)
+        self._is_gan = session.doc.training.get("recipe") == "gan"
+        self.part_combo.setVisible(self._is_gan)
+        form.labelForField(self.part_combo).setVisible(self._is_gan)
         layout.addLayout(form)
 
         box = QGroupBox("Formats")
@@ -107,20 +118,28 @@ class ExportDialog(QDialog):
 
     # --- weights ------------------------------------------------------------------------------
 
-    def _load_weights(self) -> None:
+    def selected_part(self) -> str | None:
+        return self.part_combo.currentText() if self._is_gan else None
+
+    def _load_weights(self, *_args) -> None:
+        part = self.selected_part()
+        self.source_label.setStyleSheet("")
         try:
             if self.run_dir is None:
                 from runtime.compile import compile_document
 
-                self._state = compile_document(self.session.doc).module.state_dict()
-                self._doc = self.session.doc
-                self.source_label.setText("initial weights (not trained)")
+                doc = self.session.doc
+                if part is not None:
+                    doc = part_document(doc, gan_block(doc, None, part), part)
+                self._state = compile_document(doc).module.state_dict()
+                self._doc = doc
+                what = f"the {part}'s " if part else ""
+                self.source_label.setText(f"{what}initial weights (not trained)")
             else:
-                state, graph_json, where = export.resolve_weights(self.run_dir)
-                self._state = state
-                self._doc = loads(graph_json, source=str(where))
-                self._source_name = str(where)
-                self.source_label.setText(f"trained weights from {where}")
+                source = open_export_source(self.run_dir, part)
+                self._state, self._doc = source.state, source.doc
+                self._source_name = source.source_name or str(source.where)
+                self.source_label.setText(f"trained weights from {source.where}")
         except Exception as exc:  # CompileError, WeightsError, LoadError: shown, never raised
             self._state = None
             self.source_label.setText(f"weights unavailable: {first_line(exc)}")

@@ -6,6 +6,11 @@ The form is generated from the node's spec (graph/spec.py): one editor per Param
 Following the model/view rule, an edit never touches the model: it pushes a SetParams or
 SetLabel command on the session's undo stack, and the form follows the model's events
 (so undo/redo and edits made elsewhere show up here without pushing anything).
+
+Blocks with parameters: a Block node's form has its `repeat` and one field per parameter
+its definition declares; inside a definition every field has a "$" button that links it to
+a declared parameter (gui/param_link.py), and with no node selected the inspector shows the
+definition's "Block parameters" panel (gui/block_params_editor.py).
 """
 from __future__ import annotations
 
@@ -19,12 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph.block_params import can_be_parameter, substitute
 from graph.catalog import get_spec
 from graph.model import Graph, GraphEvent
+from graph.spec import ParamSpec
 from gui.activation_plot import make_activation_plot, update_activation_plot
-from gui.commands import SetLabel, SetParams
+from gui.block_param_edits import checked_param, fresh_name
+from gui.block_params_editor import BlockParamsPanel
+from gui.commands import LinkParam, SetBlockParams, SetLabel, SetParams
 from gui.param_editors import _FIELDS, _Field, _same
-from gui.inspector_info import _show_value, diagnostics_html
+from gui.param_link import LinkableRow, is_linked
+from gui.inspector_info import _show_value, declared_tooltip, diagnostics_html, first_use
 from gui.session import EditorSession
 from gui.theme import category_color, current_theme
 
@@ -89,6 +99,11 @@ class InspectorWidget(QWidget):
     def _clear_refs(self) -> None:
         self.editors: dict[str, QWidget] = {}
         self.fields: dict[str, _Field] = {}
+        self.links: dict[str, LinkableRow] = {}
+        self.block_panel: BlockParamsPanel | None = None
+        self.block_params_note: QLabel | None = None
+        self.instance_label: QLabel | None = None
+        self._definition: Graph | None = None   # a shown Block node's definition
         self.inferred_labels: dict[str, QLabel] = {}
         self.hint: QLabel | None = None
         self.header: QLabel | None = None
@@ -123,6 +138,12 @@ class InspectorWidget(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: gray; padding: 24px;")
         layout.addWidget(self.hint)
+        block = self.session.block
+        if text == HINT_NONE and block is not None and block in self.session.doc.blocks:
+            # Nothing selected inside a block: what the block itself takes.
+            self.block_panel = BlockParamsPanel(self.session, block)
+            self.hint.setStyleSheet("color: gray; padding: 8px;")
+            layout.addWidget(self.block_panel)
         layout.addStretch(1)
         self._set_content(content)
 
@@ -174,18 +195,15 @@ class InspectorWidget(QWidget):
             self.edit_inside_button.setToolTip("Open this block's definition on the canvas.")
             self.edit_inside_button.clicked.connect(self._enter_block)
             form.addRow("", self.edit_inside_button)
+            self._add_field(form, node, spec.param("repeat"), spec.param("repeat").doc)
+            self._add_declared_fields(form, node)
+            layout.addLayout(form)
         elif spec is not None:
             for pspec in spec.params:
-                field = _FIELDS[pspec.kind](pspec, lambda name=pspec.name: self._on_edit(name))
-                field.set_tooltip(pspec.doc)
-                field.set_silently(node.params.get(pspec.name, pspec.default))
-                self._synced[pspec.name] = copy.deepcopy(node.params.get(pspec.name, pspec.default))
-                self.fields[pspec.name] = field
-                self.editors[pspec.name] = field.editor
-                name_label = QLabel(pspec.name)
-                name_label.setToolTip(pspec.doc)
-                form.addRow(name_label, field.widget)
-        layout.addLayout(form)
+                self._add_field(form, node, pspec, pspec.doc)
+            layout.addLayout(form)
+        else:
+            layout.addLayout(form)
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -203,6 +221,14 @@ class InspectorWidget(QWidget):
                 layout.addWidget(label)
 
         layout.addWidget(_section("Check"))
+        if self._in_definition() and self._graph.block_params:
+            # Each use sizes the block its own way: say which one these figures are for.
+            use = first_use(self.session.doc, self.session.block)
+            if use is not None:
+                self.instance_label = QLabel(f"As used by {use} (the first use of {self.session.block})")
+                self.instance_label.setWordWrap(True)
+                self.instance_label.setStyleSheet("color: gray;")
+                layout.addWidget(self.instance_label)
         self.shape_label = QLabel()
         self.shape_label.setWordWrap(True)
         layout.addWidget(self.shape_label)
@@ -226,6 +252,99 @@ class InspectorWidget(QWidget):
     def _enter_block(self) -> None:
         if self.block_label is not None:
             self.session.enter_block(self.block_label.text())
+
+    def _add_field(self, form: QFormLayout, node, pspec: ParamSpec, tooltip: str) -> None:
+        field = _FIELDS[pspec.kind](pspec, lambda name=pspec.name: self._on_edit(name))
+        field.set_tooltip(tooltip)
+        value = node.params.get(pspec.name, pspec.default)
+        row = LinkableRow(field, self._declared_here,
+                          lambda v, text, name=pspec.name: self._link(name, v, text),
+                          lambda name=pspec.name: self._declare_from(name),
+                          lambda v, s=pspec: self._plain_value(s, v),
+                          in_block=self._in_definition() and
+                          can_be_parameter(node.type, pspec.name))
+        row.show_value(value)
+        self._synced[pspec.name] = copy.deepcopy(value)
+        self.fields[pspec.name] = field
+        self.editors[pspec.name] = field.editor
+        self.links[pspec.name] = row
+        name_label = QLabel(pspec.name)
+        name_label.setToolTip(tooltip)
+        form.addRow(name_label, row)
+
+    def _add_declared_fields(self, form: QFormLayout, node) -> None:
+        """A Block node's fields for the parameters its definition declares (in the same
+        form as repeat, so the editors line up)."""
+        name = node.params.get("block")
+        self._definition = self.session.doc.blocks.get(name) if isinstance(name, str) else None
+        if self._definition is None:
+            return
+        declared = self._definition.block_params
+        form.addRow(_section(f"Parameters of {name}"))
+        if not declared:
+            self.block_params_note = QLabel(
+                f"{name} declares no parameters. Edit inside and, with no node selected, "
+                "add some in its Block parameters panel.")
+            self.block_params_note.setWordWrap(True)
+            self.block_params_note.setStyleSheet("color: gray;")
+            form.addRow(self.block_params_note)
+            return
+        for p in declared:
+            self._add_field(form, node, p, declared_tooltip(p, name))
+
+    # --- block parameters: linking an inner node's field ----------------------------------
+    def _in_definition(self) -> bool:
+        """Is the graph shown a block definition (so its fields may use its parameters)?"""
+        block = self.session.block
+        return block is not None and self._graph is self.session.doc.blocks.get(block)
+
+    def _declared_here(self) -> tuple[ParamSpec, ...]:
+        return self._graph.block_params if self._graph is not None and self._in_definition() else ()
+
+    def _plain_value(self, spec: ParamSpec, value: Any) -> Any:
+        """The value a linked field gets back on unlinking: the declared defaults put in
+        for its references, or the field's own default when that does not fit."""
+        defaults = {p.name: p.default for p in self._declared_here()}
+        plain = substitute({"v": value}, defaults)["v"]
+        checked, problem = spec.check(plain)
+        if problem is not None or is_linked(plain):
+            checked = spec.default
+        return list(checked) if isinstance(checked, tuple) else copy.deepcopy(checked)
+
+    def _link(self, name: str, value: Any, text: str) -> None:
+        node = self._node()
+        if node is None or _same(value, node.params.get(name)):
+            return
+        self.session.undo.push(LinkParam(self._graph, self.node_id, name, value,
+                                         f"{text} of {node.title}"))
+
+    def _declare_from(self, name: str) -> None:
+        """Declare a block parameter shaped like this field (kind, range, doc, the value it
+        has now) and link the field to it: one undo step."""
+        node, field = self._node(), self.fields.get(name)
+        if node is None or field is None or not self._in_definition():
+            return
+        spec = field.spec
+        value = node.params.get(name, spec.default)
+        if is_linked(value):
+            value = self._plain_value(spec, value)
+        if value is None:
+            value = spec.default
+        declared = self._graph.block_params
+        p = ParamSpec(fresh_name(self._graph, name), spec.kind,
+                      list(value) if isinstance(value, (list, tuple)) else value, spec.doc,
+                      spec.min, spec.max, spec.choices if spec.kind == "choice" else (),
+                      spec.length if spec.kind == "ints" else None)
+        p, problem = checked_param(p, declared)
+        if problem is not None:
+            self._set_invalid(name, f"cannot make {name} a block parameter: {problem}")
+            return
+        undo = self.session.undo
+        undo.beginMacro(f"Make {name} of {node.title} block parameter ${p.name}")
+        undo.push(SetBlockParams(self.session.doc, self.session.block, declared + (p,),
+                                 f"Add block parameter {p.name}"))
+        undo.push(LinkParam(self._graph, self.node_id, name, "$" + p.name, f"Use ${p.name}"))
+        undo.endMacro()
 
     # --- edits → commands -----------------------------------------------------------------
     def _on_label_edited(self) -> None:
@@ -278,6 +397,14 @@ class InspectorWidget(QWidget):
             self.show_node(None)
 
     def _on_graph_event(self, graph: Graph, event: GraphEvent) -> None:
+        panel = self.block_panel
+        if panel is not None and graph is panel.definition and not event.kind.startswith("edge") \
+                and event.field != "position":
+            panel.refresh()   # the declaration, or where inner nodes use it
+        if event.kind == "block_params":
+            if self._definition is not None and graph is self._definition:
+                self._build()   # a shown Block node's definition declares other parameters
+            return
         if graph is not self._graph or self.node_id is None:
             return
         if event.node is None or event.node.id != self.node_id:
@@ -306,11 +433,14 @@ class InspectorWidget(QWidget):
             return
         if self.block_label is not None:
             self.block_label.setText(str(node.params.get("block", "")))
+            if self.session.doc.blocks.get(node.params.get("block")) is not self._definition:
+                self._build()   # another definition: other parameters
+                return
         for name, field in self.fields.items():
             value = node.params.get(name, field.spec.default)
             if name in self._synced and _same(value, self._synced[name]) and name in self._invalid:
                 continue  # the user's refused text stays until the model changes this field
-            field.set_silently(value)
+            self.links[name].show_value(value)
             self._synced[name] = copy.deepcopy(value)
             if name in self._invalid:
                 self._set_invalid(name, None)

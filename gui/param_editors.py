@@ -16,6 +16,9 @@ from graph.spec import ParamSpec
 INT_LIMIT = 2**31 - 1          # what a QSpinBox can hold
 FLOAT_LIMIT = 1e9              # range of a float editor whose spec gives no bound
 INVALID_STYLE = "border: 1px solid #e5484d;"
+# A spin box sizes itself for its widest value (ten digits for an unbounded int): this
+# narrower minimum lets the inspector fit a normal dock, with two or three per row.
+SPIN_MIN_WIDTH = 56
 
 
 # --- one editor per parameter kind ----------------------------------------------------------
@@ -69,6 +72,7 @@ class _IntField(_Field):
             lo = lo - 1 if lo > -INT_LIMIT - 1 else lo  # one below the spec's minimum
             spin.setSpecialValueText("none")
         spin.setRange(lo, hi)
+        spin.setMinimumWidth(SPIN_MIN_WIDTH)
         spin.valueChanged.connect(lambda _: self.changed())
         self.widget = self.editor = self.spin = spin
 
@@ -231,6 +235,7 @@ class TupleEditor(QWidget):
             for _ in range(spec.length):
                 spin = QSpinBox()
                 spin.setRange(lo, hi)
+                spin.setMinimumWidth(SPIN_MIN_WIDTH)
                 self.spins.append(spin)
                 layout.addWidget(spin)
             if spec.optional:

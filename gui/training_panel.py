@@ -306,6 +306,8 @@ class TrainingPanel(QWidget):
                 parts.append(f"{label} {ev[key]:.4f}")
         if isinstance(ev.get("val_accuracy"), (int, float)):
             parts.append(f"val accuracy {ev['val_accuracy']:.1%}")
+        if isinstance(ev.get("val_iou"), (int, float)):
+            parts.append(f"val IoU {ev['val_iou']:.3f}")
         if ev.get("best"):
             parts.append("best")
         return ", ".join(parts)

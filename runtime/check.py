@@ -75,7 +75,8 @@ def _sample_size_problems(doc: Document, shapes: ShapeReport) -> list[Diagnostic
             if node_shapes.inner is not None and node_id in graph.nodes:
                 name = graph.nodes[node_id].params.get("block")
                 if name in doc.blocks:
-                    todo.append((doc.blocks[name], node_shapes.inner, name))
+                    todo += [(doc.blocks[name], copy, name)
+                             for copy in node_shapes.copies or [node_shapes.inner]]
             big = [(port, meta) for port, meta in node_shapes.outputs.items()
                    if meta.numel() > MAX_SAMPLE_VALUES]
             if big and node_id in graph.nodes:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from runtime import targets
+from runtime.codegen_classes import ClassPlan, Plans, copies_of, plan_classes
 from runtime.lower import MODULE_ATTRIBUTES, RESERVED_NAMES, Program, Step
 
 _TORCH_IMPORTS = ("import torch", "from torch import nn", "import torch.nn.functional as F")
@@ -25,35 +26,15 @@ class CodeExportError(ValueError):
 
 
 def export_code(program: Program, source: str = "", weights_file: str = "weights.pt") -> str:
-    """The whole file: helper definitions, one class per block, the model class."""
-    classes: dict[str, str] = {}        # class source -> class name (dedupe equal blocks)
-    names_taken: set[str] = {program.class_name}
-    ordered: list[str] = []
+    """The whole file: helper definitions, one class per block definition, the model class."""
     helpers: dict[str, str] = {}
-    class_of_step: dict[int, str] = {}  # id(block step) -> the class emitted for it
-
-    def emit(prog: Program) -> str:
-        for step in prog.steps:
-            if step.kind == "block":
-                class_of_step[id(step)] = emit(step.block)
-            else:
+    plans = plan_classes(program, _literal)
+    for plan in plans.classes:
+        for step in plan.program.steps:
+            if step.kind != "block":
                 _collect_helper(step, helpers)
-        body = _class_source(prog, "{name}", class_of_step)
-        if prog is program:  # the model keeps its own name; blocks make way for it
-            name = prog.class_name
-        elif body in classes:
-            return classes[body]
-        else:
-            name, k = prog.class_name, 2
-            while name in names_taken:
-                name, k = f"{prog.class_name}{k}", k + 1
-        names_taken.add(name)
-        classes[body] = name
-        ordered.append(body.replace("{name}", name, 1))
-        return name
-
-    main_name = emit(program)
-    _check_names(program, class_of_step, helpers)
+    _check_names(plans, helpers)
+    main_name = plans.main.name
     # The file name, the document's name and the weights path are data: they reach the
     # docstring only escaped, so no quote, backslash or line break in them can end it.
     origin = f" from {_one_line(source, SOURCE_SHOWN)}" if source else ""
@@ -65,7 +46,7 @@ def export_code(program: Program, source: str = "", weights_file: str = "weights
         f"    model.load_state_dict(torch.load({_string_literal(weights_file)}, "
         "weights_only=True))",
     ])
-    parts = [*helpers.values(), *ordered]
+    parts = [*helpers.values(), *(_class_source(plan, plans) for plan in plans.classes)]
     imports = list(_TORCH_IMPORTS)
     if any("math." in h for h in helpers.values()):
         imports = ["import math", ""] + imports
@@ -79,20 +60,27 @@ def _collect_helper(step: Step, helpers: dict[str, str]) -> None:
         helpers[step.target] = inspect.getsource(targets.resolve_target(step.target)).rstrip()
 
 
-def _class_source(prog: Program, name: str, class_of_step: dict[int, str]) -> str:
-    lines = [f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+def _class_source(plan: ClassPlan, plans: Plans) -> str:
+    prog = plan.program
+    signature = ", ".join(["self", *plan.args])
+    lines = [f"class {plan.name}(nn.Module):", f"    def __init__({signature}):",
+             "        super().__init__()"]
+    lines += [f"        self.{arg} = {arg}" for arg in plan.stored]
     for step in prog.steps:
         if step.kind == "module":
-            lines.append(f"        self.{step.name} = {_constructor(step)}")
+            lines.append(f"        self.{step.name} = {_constructor(step, plan)}")
         elif step.kind == "block":
-            lines.append(f"        self.{step.name} = {class_of_step[id(step)]}()")
-    if not any(s.kind in ("module", "block") for s in prog.steps):
+            calls = [_block_call(step, j, copy, plan, plans)
+                     for j, copy in enumerate(copies_of(step))]
+            built = calls[0] if len(calls) == 1 else _sequential(calls)
+            lines.append(f"        self.{step.name} = {built}")
+    if not plan.stored and not any(s.kind in ("module", "block") for s in prog.steps):
         lines.append("        pass")
     lines += ["", f"    def forward(self, {', '.join(prog.inputs)}):"]
     for step in prog.steps:
         args = ", ".join("None" if a is None else a for a in step.args)
         if step.kind == "function":
-            extra = ", ".join(f"{k}={_literal(v)}" for k, v in step.kwargs.items())
+            extra = ", ".join(f"{k}={_value(step, k, plan, 'self.')}" for k in step.kwargs)
             call = f"{_callable_name(step.target)}({', '.join(x for x in (args, extra) if x)})"
         else:
             call = f"self.{step.name}({args})"
@@ -103,9 +91,29 @@ def _class_source(prog: Program, name: str, class_of_step: dict[int, str]) -> st
     return "\n".join(lines)
 
 
-def _constructor(step: Step) -> str:
+def _value(step: Step, key: str, plan: ClassPlan, prefix: str = "") -> str:
+    """A keyword's value in the source: the constructor argument it is, or its literal."""
+    arg = plan.slot_arg.get((step.name, key))
+    return prefix + arg if arg else _literal(step.kwargs[key])
+
+
+def _block_call(step: Step, j: int, copy: Program, plan: ClassPlan, plans: Plans) -> str:
+    inner = plans.plan_of[id(copy)]
+    values = plans.values_of[id(copy)]
+    shown = [f"{arg}={plan.slot_arg.get((step.name, j, arg)) or _literal(values[arg])}"
+             for arg in inner.args]
+    return f"{inner.name}({', '.join(shown)})"
+
+
+def _sequential(calls: list[str]) -> str:
+    body = "".join(f"            {call},\n" for call in calls)
+    return f"nn.Sequential(\n{body}        )"
+
+
+def _constructor(step: Step, plan: ClassPlan) -> str:
     """`nn.Conv2d(in_channels=1, out_channels=6, kernel_size=(5, 5))`: keyword arguments,
-    leaving out those equal to the class's own defaults."""
+    leaving out those equal to the class's own defaults (unless they are the block's
+    constructor arguments: those are always passed on)."""
     cls = targets.resolve_target(step.target)
     try:
         signature = inspect.signature(cls.__init__).parameters
@@ -113,10 +121,11 @@ def _constructor(step: Step) -> str:
         signature = {}
     shown = []
     for key, value in step.kwargs.items():
+        arg = plan.slot_arg.get((step.name, key))
         default = signature[key].default if key in signature else inspect.Parameter.empty
-        if default is not inspect.Parameter.empty and _same(default, value):
+        if arg is None and default is not inspect.Parameter.empty and _same(default, value):
             continue
-        shown.append(f"{key}={_literal(value)}")
+        shown.append(f"{key}={arg or _literal(value)}")
     return f"{_callable_name(step.target)}({', '.join(shown)})"
 
 
@@ -218,8 +227,7 @@ def _is_name(name: Any) -> bool:
         and unicodedata.normalize("NFKC", name) == name
 
 
-def _check_names(program: Program, class_of_step: dict[int, str],
-                 helpers: dict[str, str]) -> None:
+def _check_names(plans: Plans, helpers: dict[str, str]) -> None:
     """Every name the file will spell out is a plain identifier that shadows nothing the
     file defines or imports: names come from labels and block names, which are data."""
     helper_names = {_callable_name(target) for target in helpers}
@@ -230,10 +238,15 @@ def _check_names(program: Program, class_of_step: dict[int, str],
             raise CodeExportError(f"{what} {_one_line(repr(name), 80)} cannot be written as a "
                                   "Python name in the exported code")
 
-    pending = [program]
-    while pending:
-        prog = pending.pop()
-        need(prog.class_name, "class name")
+    for plan in plans.classes:
+        prog = plan.program
+        need(plan.name, "class name")
+        for name in plan.args:
+            need(name, "block parameter name")
+        for name in plan.stored:
+            if name in MODULE_ATTRIBUTES:
+                raise CodeExportError(f"block parameter {name!r} of {plan.name} is an attribute "
+                                      "every nn.Module has; rename the parameter")
         for name in prog.inputs:
             need(name, "input name")
         for step in prog.steps:
@@ -249,10 +262,8 @@ def _check_names(program: Program, class_of_step: dict[int, str],
             for arg in step.args:
                 if arg is not None:
                     need(arg, "value name")
-            if step.kind == "block":
-                need(class_of_step[id(step)], "class name")
-                pending.append(step.block)
-            elif not all(_is_name(part) for part in _callable_name(step.target).split(".")):
+            if step.kind != "block" and \
+                    not all(_is_name(part) for part in _callable_name(step.target).split(".")):
                 raise CodeExportError(f"target {step.target!r} is not a Python name")
         for value in prog.outputs:
             if value is not None:

@@ -90,7 +90,11 @@ def build_module(program: Program) -> fx.GraphModule:
             fn = targets.resolve_target(step.target)
             result = graph.create_node("call_function", fn, args, dict(step.kwargs), name=single)
         else:
-            if step.kind == "block":
+            if step.kind == "block" and len(step.copies) > 1:
+                # A repeated block: its copies in order, named 0, 1, … like torchvision's
+                # layer1.0.conv1 (code export writes the same nn.Sequential).
+                submodule = nn.Sequential(*(build_module(p) for p in step.copies))
+            elif step.kind == "block":
                 submodule = build_module(step.block)
             else:
                 submodule = targets.resolve_target(step.target)(**step.kwargs)

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.fx
 
+from graph import block_params
 from graph.catalog import get_spec
 from graph.document import Document
 from graph.model import Graph
@@ -31,6 +33,8 @@ class Step:
     args: list[str | None]      # value names passed positionally (None: unconnected optional)
     outputs: list[str]          # value names, one per output port
     block: "Program | None" = None
+    # A repeated Block node's chained copies (block is the first); one entry otherwise.
+    copies: "list[Program]" = field(default_factory=list)
 
 
 @dataclass
@@ -42,6 +46,11 @@ class Program:
     outputs: list[str] = field(default_factory=list)       # value names returned
     output_names: list[str] = field(default_factory=list)  # the Output nodes' names
     output_nodes: list[str] = field(default_factory=list)
+    # For a block's inside: the definition it comes from, the values its Block node gave,
+    # and, per inner node, which parameters are wholly a block parameter ("$channels").
+    definition: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    references: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def lower(doc: Document, shapes: ShapeReport) -> Program:
@@ -78,9 +87,18 @@ def _lower_walk(graph: Graph, doc: Document, shapes: ShapeReport, name: str):
         node_shapes = shapes.nodes[node.id]
         if spec.kind == "block":
             block_name = node.params["block"]
-            inner = yield _lower_walk(doc.blocks[block_name], doc, node_shapes.inner,
-                                      class_name(block_name))
-            program.steps.append(Step(node.id, base, "block", block_name, {}, args, outs, inner))
+            definition = doc.blocks[block_name]
+            values = block_params.node_values(node, definition)
+            inner_graph = block_params.bind(definition, values)
+            copies = []
+            for copy_shapes in node_shapes.copies or [node_shapes.inner]:
+                inner = yield _lower_walk(inner_graph, doc, copy_shapes, class_name(block_name))
+                inner.definition, inner.values = block_name, values
+                inner.references = {n.id: block_params.whole_references(n.params)
+                                    for n in definition if block_params.references_in(n.params)}
+                copies.append(inner)
+            program.steps.append(Step(node.id, base, "block", block_name, {}, args, outs,
+                                      copies[0], copies))
         else:
             kwargs = targets.call_kwargs(spec, node.params, node_shapes.inferred)
             # Trailing unconnected optional inputs are left out of the call (readable code).
@@ -120,8 +138,9 @@ class _Names:
 # Names the generated code uses itself: a layer named like one would shadow it.
 RESERVED_NAMES = frozenset({"self", "torch", "nn", "F", "math"})
 # Every attribute an nn.Module instance has (`training` is set in __init__, so the class
-# alone does not show it); a layer attribute by that name would replace it.
-MODULE_ATTRIBUTES = frozenset(dir(torch.nn.Module()))
+# alone does not show it), and those of the fx.GraphModule the compiler builds (`code`,
+# `graph`, `recompile`); a layer attribute by that name would replace it.
+MODULE_ATTRIBUTES = frozenset(dir(torch.nn.Module())) | frozenset(dir(torch.fx.GraphModule))
 
 
 def _identifier(text: str) -> str:

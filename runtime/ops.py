@@ -182,73 +182,85 @@ class LastAxesLayerNorm(nn.LayerNorm):
 # --- Recurrent -----------------------------------------------------------------------
 
 class RNNLayer(nn.RNN):
-    """nn.RNN (batch first) returning one tensor: the whole output sequence
-    (N×T×H, ×2 if bidirectional) or the final hidden state (N×H, ×2 if bidirectional)."""
+    """nn.RNN (batch first) returning the whole output sequence (N×T×H, ×2 if
+    bidirectional) or the final hidden state (N×H, ×2 if bidirectional); with
+    state_output, also the final hidden state of the last layer as a second tensor."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 dropout=0.0, bidirectional=False, returns="sequence", batch_first=True,
-                 device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, returns="sequence", state_output=False,
+                 batch_first=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers=num_layers,
                          nonlinearity=nonlinearity, bias=bias, batch_first=batch_first,
                          dropout=dropout, bidirectional=bidirectional,
                          device=device, dtype=dtype)
         self.returns = returns
+        self.state_output = state_output
 
     def forward(self, x):
         if x.dim() != 3:
             raise ValueError(f"RNN expects batch × time × features (3 axes), got {x.dim()}")
         out, h = super().forward(x)
-        if self.returns == "sequence":
+        if self.returns == "sequence" and not self.state_output:
             return out
         # h: (layers × directions, N, H); keep the top layer's, directions side by side.
         directions = 2 if self.bidirectional else 1
-        return torch.cat(tuple(h[-directions:]), dim=1)
+        final = torch.cat(tuple(h[-directions:]), dim=1)
+        result = out if self.returns == "sequence" else final
+        return (result, final) if self.state_output else result
 
 
 class LSTMLayer(nn.LSTM):
-    """nn.LSTM (batch first) returning one tensor: the whole output sequence
-    (N×T×H, ×2 if bidirectional) or the final hidden state (N×H, ×2 if bidirectional)."""
+    """nn.LSTM (batch first) returning the whole output sequence (N×T×H, ×2 if
+    bidirectional) or the final hidden state (N×H, ×2 if bidirectional); with
+    state_output, also the final hidden state of the last layer as a second tensor."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
-                 bidirectional=False, returns="sequence", batch_first=True,
-                 device=None, dtype=None):
+                 bidirectional=False, returns="sequence", state_output=False,
+                 batch_first=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias,
                          batch_first=batch_first, dropout=dropout,
                          bidirectional=bidirectional, device=device, dtype=dtype)
         self.returns = returns
+        self.state_output = state_output
 
     def forward(self, x):
         if x.dim() != 3:
             raise ValueError(f"LSTM expects batch × time × features (3 axes), got {x.dim()}")
         out, (h, _) = super().forward(x)
-        if self.returns == "sequence":
+        if self.returns == "sequence" and not self.state_output:
             return out
         # h: (layers × directions, N, H); keep the top layer's, directions side by side.
         directions = 2 if self.bidirectional else 1
-        return torch.cat(tuple(h[-directions:]), dim=1)
+        final = torch.cat(tuple(h[-directions:]), dim=1)
+        result = out if self.returns == "sequence" else final
+        return (result, final) if self.state_output else result
 
 
 class GRULayer(nn.GRU):
-    """nn.GRU (batch first) returning one tensor: the whole output sequence
-    (N×T×H, ×2 if bidirectional) or the final hidden state (N×H, ×2 if bidirectional)."""
+    """nn.GRU (batch first) returning the whole output sequence (N×T×H, ×2 if
+    bidirectional) or the final hidden state (N×H, ×2 if bidirectional); with
+    state_output, also the final hidden state of the last layer as a second tensor."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
-                 bidirectional=False, returns="sequence", batch_first=True,
-                 device=None, dtype=None):
+                 bidirectional=False, returns="sequence", state_output=False,
+                 batch_first=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias,
                          batch_first=batch_first, dropout=dropout,
                          bidirectional=bidirectional, device=device, dtype=dtype)
         self.returns = returns
+        self.state_output = state_output
 
     def forward(self, x):
         if x.dim() != 3:
             raise ValueError(f"GRU expects batch × time × features (3 axes), got {x.dim()}")
         out, h = super().forward(x)
-        if self.returns == "sequence":
+        if self.returns == "sequence" and not self.state_output:
             return out
         # h: (layers × directions, N, H); keep the top layer's, directions side by side.
         directions = 2 if self.bidirectional else 1
-        return torch.cat(tuple(h[-directions:]), dim=1)
+        final = torch.cat(tuple(h[-directions:]), dim=1)
+        result = out if self.returns == "sequence" else final
+        return (result, final) if self.state_output else result
 
 
 # --- Attention -----------------------------------------------------------------------
@@ -347,3 +359,23 @@ class RandomNormalLike(nn.Module):
         if self.training or self.sample_in_eval:
             return torch.randn_like(x) * self.std + self.mean
         return torch.full_like(x, self.mean)
+
+
+# --- Residual shortcut ----------------------------------------------------------------
+
+class Shortcut2d(nn.Module):
+    """What a residual block adds back: the input itself when it already fits the main
+    path (same channels, stride 1), else a strided 1×1 convolution and a BatchNorm, as in
+    ResNet (so one block definition serves a stage's first block and the rest)."""
+
+    def __init__(self, in_channels, out_channels, stride=1, device=None, dtype=None):
+        super().__init__()
+        self.projects = in_channels != out_channels or stride != 1
+        if self.projects:
+            self.conv = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False,
+                                  device=device, dtype=dtype)
+            self.bn = nn.BatchNorm2d(out_channels, device=device, dtype=dtype)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)) if self.projects else x
+

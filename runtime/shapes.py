@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from graph import walk
+from graph import block_params, walk
 from graph.catalog import get_spec
 from graph.diagnostics import Diagnostic
 from graph.document import Document
@@ -47,8 +47,10 @@ class NodeShapes:
     outputs: dict[str, TensorMeta] = field(default_factory=dict)
     inferred: dict[str, Any] = field(default_factory=dict)
     param_count: int = 0
-    # A Block node's inside, shaped for this instance's inputs.
+    # A Block node's inside, shaped for this instance's inputs and values; with repeat,
+    # `copies` holds each chained copy's (inner is the first).
     inner: "ShapeReport | None" = None
+    copies: "list[ShapeReport]" = field(default_factory=list)
 
 
 @dataclass
@@ -197,35 +199,49 @@ class ShapeInference:
     def _block(self, node: Node, inputs: dict[str, TensorMeta], doc: Document,
                block: str | None, report: ShapeReport):
         name = walk.block_ref(node)
-        inner_graph = doc.blocks.get(name) if name is not None else None
-        if inner_graph is None or not self._structure.buildable(name):
+        definition = doc.blocks.get(name) if name is not None else None
+        if definition is None or not self._structure.buildable(name):
             return None  # undefined, self-using or too deep: validation names it
-        inner_inputs = inner_graph.interface()[0]
+        values = block_params.node_values(node, definition)
+        inner_graph = block_params.bind(definition, values)
+        inner_inputs, inner_outputs = inner_graph.interface()
         if any(p not in inputs for p in inner_inputs):
             return None  # upstream is missing or broken; that node carries the diagnostic
+        repeat = block_params.repeat_of(node)
+        if len(inner_inputs) != 1 or len(inner_outputs) != 1:
+            repeat = 1  # copies cannot be chained; validation says so on the node
         given = {port: inputs[port] for port in inner_inputs}
-        # One walk per block and input shapes: a block used a thousand times with the
-        # same inputs (or nested uses that double at every level) is shaped once.
-        key = (name, tuple(sorted(given.items())))
-        inner = self._instances.get(key)
-        if inner is None:
-            inner = yield self._walk(inner_graph, doc, name, given)
-            self._instances[key] = inner
-        errors = [d for d in inner.diagnostics if d.is_error]
-        if errors:
-            first = errors[0]
-            report.diagnostics.append(Diagnostic(
-                "shape", f"{node.title}: inside block {shown(name)}, node "
-                f"{as_name(first.node_id or '')}: {first.message}", node.id, None, "error",
-                first.hint, block))
-            return None
-        outputs = {}
-        for out_node in inner_graph:
-            if out_node.type == "Output" and out_node.id in inner.nodes:
-                metas = inner.nodes[out_node.id].inputs
-                if "x" in metas and isinstance(out_node.params.get("name"), str):
-                    outputs[out_node.params["name"]] = metas["x"]
-        return NodeShapes(inputs, outputs, {}, inner.total_params, inner)
+        copies: list[ShapeReport] = []
+        for copy_index in range(repeat):
+            # One walk per block, values and input shapes: a block used a thousand times
+            # with the same inputs (or nested uses that double at every level) is shaped once.
+            key = (name, _freeze(values), tuple(sorted(given.items())))
+            inner = self._instances.get(key)
+            if inner is None:
+                inner = yield self._walk(inner_graph, doc, name, given)
+                self._instances[key] = inner
+            errors = [d for d in inner.diagnostics if d.is_error]
+            if errors:
+                first = errors[0]
+                which = f" (copy {copy_index + 1} of {repeat})" if repeat > 1 else ""
+                report.diagnostics.append(Diagnostic(
+                    "shape", f"{node.title}: inside block {shown(name)}{which}, node "
+                    f"{as_name(first.node_id or '')}: {first.message}", node.id, None, "error",
+                    first.hint, block))
+                return None
+            outputs = {}
+            for out_node in inner_graph:
+                if out_node.type == "Output" and out_node.id in inner.nodes:
+                    metas = inner.nodes[out_node.id].inputs
+                    if "x" in metas and isinstance(out_node.params.get("name"), str):
+                        outputs[out_node.params["name"]] = metas["x"]
+            copies.append(inner)
+            if copy_index + 1 < repeat:
+                if inner_outputs[0] not in outputs:
+                    return None
+                given = {inner_inputs[0]: outputs[inner_outputs[0]]}
+        return NodeShapes(inputs, outputs, {}, sum(c.total_params for c in copies), copies[0],
+                          copies)
 
     def _remember(self, key: tuple, result: _Result) -> None:
         self._cache[key] = result

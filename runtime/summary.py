@@ -77,6 +77,8 @@ def _rows(graph: Graph, shapes: ShapeReport, prefix: str, depth: int, rows: list
         else:
             shape = next(iter(outputs.values()), None)
         label = node.type if node.type != "Block" else f"Block {node.params.get('block')}"
+        if node.type == "Block" and len(s.copies) > 1:
+            label += f" ×{len(s.copies)}"
         rows.append(SummaryRow(prefix + node.id, label, shape, outputs, s.param_count, depth))
         if node.type == "Block" and s.inner is not None:
             inner_graph = graph.library[node.params["block"]]

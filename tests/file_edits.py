@@ -1,4 +1,7 @@
-"""Breaking one thing in templates/lenet5.json: the helpers the bad-file tests build with."""
+"""Breaking one thing in a LeNet-5 graph file: the helpers the bad-file tests build with.
+
+The file is a frozen copy of the LeNet-5 template (tests/data/lenet5_base.json), so the
+template can improve without moving the positions these tests cut at."""
 from __future__ import annotations
 
 import json
@@ -6,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-LENET = ROOT / "templates" / "lenet5.json"
+LENET = ROOT / "tests" / "data" / "lenet5_base.json"
 BASE = LENET.read_text(encoding="utf-8")
 # Where a load problem is: a JSON path ($.graph.nodes[1].params) or a line and column.
 JSON_PATH = r"\$(?:\.[A-Za-z_][\w]*|\[\d+\])*"

@@ -171,12 +171,37 @@ def valid_documents(draw, max_layers: int = 6, odd_ids: bool = False) -> dict:
         body["nodes"][0]["params"]["name"] = "x"
         for j, n in enumerate(outs):
             n["params"]["name"] = "out" if j == 0 else f"extra{j}"
+        if draw(st.booleans()):
+            _declare_a_parameter(draw, body)
         blocks[name] = body
     doc = {**FORMAT, "name": draw(st.sampled_from(["fuzz", "Net", "", "1x"])),
            "graph": draw(graph_body(max_layers=max_layers, blocks=tuple(blocks), odd_ids=odd_ids))}
     if blocks:
         doc["blocks"] = blocks
+        for body in [doc["graph"], *blocks.values()]:
+            for node in body["nodes"]:
+                if node["type"] == "Block":
+                    _set_block_values(draw, node, blocks[node["params"]["block"]])
     return doc
+
+
+def _declare_a_parameter(draw, body: dict) -> None:
+    """Make one whole-number parameter of an inner layer a block parameter "$p"."""
+    choices = [(n, p) for n in body["nodes"] if n["type"] in SPECS and n["type"] != "Block"
+               for p in SPECS[n["type"]].params if p.kind == "int"]
+    if not choices:
+        return
+    node, p = draw(st.sampled_from(choices))
+    default = node["params"].get(p.name, p.default)
+    body["params"] = [{"name": "p", "kind": "int", "default": default}]
+    node["params"][p.name] = "$p"
+
+
+def _set_block_values(draw, node: dict, definition: dict) -> None:
+    if definition.get("params") and draw(st.booleans()):
+        node["params"]["p"] = draw(st.integers(-1, 9))
+    if draw(st.integers(0, 3)) == 0:
+        node["params"]["repeat"] = draw(st.integers(0, 3))
 
 
 # --- hostile documents --------------------------------------------------------------------

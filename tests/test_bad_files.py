@@ -1,6 +1,6 @@
 """Damaged graph files: every one gives a clear message and an exit code, never a traceback.
 
-Each bad file is made from the real templates/lenet5.json by breaking one thing. Most cases
+Each bad file is made from a frozen copy of the LeNet-5 template (tests/data/lenet5_base.json) by breaking one thing. Most cases
 run the CLI in-process (`main.main`); a few run `python main.py` for real, to prove that no
 traceback reaches the terminal. Exit codes: 2 the file cannot be used (unreadable,
 malformed, wrong structure), 1 it loads but the graph has problems, 0 it is fine.

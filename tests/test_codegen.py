@@ -92,7 +92,7 @@ def test_exported_code_reads_like_hand_written_torch():
     compile(source, "exported.py", "exec")
 
 
-def test_a_block_with_different_input_shapes_gets_its_own_class():
+def test_a_block_used_on_different_input_shapes_is_one_class_taking_what_differs():
     doc = Document(name="two widths")
     block = doc.add_block("Proj", Graph())
     chain(block, ("Input", {"shape": [4]}), ("Linear", {"out_features": 2}), "Output")
@@ -101,9 +101,15 @@ def test_a_block_with_different_input_shapes_gets_its_own_class():
     side, b2 = chain(doc.graph, ("Input", {"name": "wide", "shape": [9]}), ("Block", {"block": "Proj"}))
     doc.graph.connect(b2, "out", cat, "x2")
     source = export_code(compile_document(doc).program)
-    assert "class Proj(nn.Module):" in source and "class Proj2(nn.Module):" in source
-    assert "nn.Linear(in_features=4, out_features=2)" in source
-    assert "nn.Linear(in_features=9, out_features=2)" in source
+    assert "class Proj(nn.Module):" in source and "class Proj2" not in source
+    assert "def __init__(self, in_features):" in source
+    assert "nn.Linear(in_features=in_features, out_features=2)" in source
+    assert "self.proj_1 = Proj(in_features=4)" in source
+    assert "self.proj_2 = Proj(in_features=9)" in source
+    namespace: dict = {}
+    exec(compile(source, "exported.py", "exec"), namespace)
+    model = namespace["TwoWidths"]()
+    assert model.proj_2.linear_1.weight.shape == (2, 9)
 
 
 def test_a_block_named_like_the_model_does_not_take_the_models_name():

@@ -107,3 +107,12 @@ def test_module_names_come_from_labels_and_types_without_clashes():
                      ("Linear", {"out_features": 4}, "my layer"), "ReLU", shape=(4,))
     model = compile_document(doc).module
     assert [n for n, _ in model.named_children()] == ["forward_layer", "my_layer", "my_layer_2", "relu_1"]
+
+
+@pytest.mark.parametrize("label", ["code", "graph", "recompile"])
+def test_a_layer_labelled_like_a_graph_module_attribute_gets_its_own_name(label):
+    # The compiled model is an fx.GraphModule: `code` and `graph` are its own.
+    doc = sequential(("Linear", {"out_features": 4}, label), shape=(4,))
+    model = compile_document(doc).module
+    assert [n for n, _ in model.named_children()] == [f"{label}_layer"]
+    assert model(torch.zeros(2, 4)).shape == (2, 4)

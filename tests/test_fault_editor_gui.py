@@ -160,7 +160,7 @@ def test_a_file_whose_check_raises_is_reported_and_the_document_kept(qtbot, tmp_
     win = make_window(qtbot, tmp_path)
     before = win.session.text()
     other = saved_copy(tmp_path)
-    real_check = gui.session.check_document
+    real_check = gui.session.check_for_recipe
 
     def check(doc, *args, **kwargs):
         if "conv1" in doc.graph.nodes and len(doc.graph.nodes) == len(load_file(other).graph.nodes):
@@ -169,7 +169,7 @@ def test_a_file_whose_check_raises_is_reported_and_the_document_kept(qtbot, tmp_
     win.scene.select_node("relu1")
     win.scene.delete_selected()   # the open document differs from the file now
     before = win.session.text()
-    monkeypatch.setattr(gui.session, "check_document", check)
+    monkeypatch.setattr(gui.session, "check_for_recipe", check)
     assert win.open_path(other) is False
     [(title, text)] = warnings
     assert "net.json" in text and "RecursionError" in text

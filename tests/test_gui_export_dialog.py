@@ -108,3 +108,41 @@ def test_export_disabled_without_format_or_folder(qtbot, dialog, tmp_path):
     dialog.folder_edit.setText(str(tmp_path))
     tick(qtbot, dialog.checks["state_dict"])
     assert not dialog.export_button.isEnabled()
+
+
+def test_a_gan_run_exports_the_part_chosen(qtbot, tmp_path):
+    """A GAN run holds two models: the dialog offers the part, the generator first, and
+    each exports with its own best checkpoint's weights."""
+    from runtime.training.config import parse_config
+    from runtime.training.trainer import Trainer
+    from tests.test_training import gan
+
+    doc = gan()
+    cfg = parse_config({**doc.training, "epochs": 1, "threads": 1})
+    result = Trainer(doc, cfg, emit=lambda e: None, runs_dir=tmp_path / "runs",
+                     base_dir=tmp_path).fit()
+    assert result.status == "finished", result.error
+    dlg = ExportDialog(EditorSession(doc), result.run_dir)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    assert dlg.part_combo.isVisible() and dlg.selected_part() == "generator"
+    assert "best-generator" in dlg.source_label.text()
+    dlg.folder_edit.setText(str(tmp_path / "g"))
+    tick(qtbot, dlg.checks["onnx"])
+    click_export(qtbot, dlg)
+    assert not dlg.result_texts()[0].startswith("ONNX: failed"), dlg.result_texts()
+    dlg.part_combo.setCurrentText("discriminator")
+    assert "best-discriminator" in dlg.source_label.text()
+    dlg.folder_edit.setText(str(tmp_path / "d"))
+    click_export(qtbot, dlg)
+    assert not dlg.result_texts()[0].startswith("ONNX: failed"), dlg.result_texts()
+    import onnx
+    inputs = {part: onnx.load(str(tmp_path / part / "model.onnx")).graph.input[0]
+              for part in ("g", "d")}
+    dims = {p: [d.dim_value for d in i.type.tensor_type.shape.dim][1:] for p, i in inputs.items()}
+    assert dims == {"g": [4], "d": [2]}   # the generator takes noise, the discriminator points
+
+
+def test_a_plain_run_shows_no_part_choice(dialog):
+    assert not dialog.part_combo.isVisible() and dialog.selected_part() is None

@@ -279,7 +279,7 @@ def test_block_node_has_edit_inside(qtbot):
     w = InspectorWidget(session)
     qtbot.addWidget(w)
     w.show_node(block_node.id)
-    assert w.block_label.text() == "Stage" and not w.editors
+    assert w.block_label.text() == "Stage" and list(w.editors) == ["repeat"]
     assert w.shape_label.text() == "Output: N×16×10×10"
     assert w.params_label.text() == "Parameters: 2,416"
     qtbot.mouseClick(w.edit_inside_button, Qt.LeftButton)

@@ -27,6 +27,9 @@ TREE = ast.parse(Path(ops.__file__).read_text(encoding="utf-8"))
 DEFS = [n for n in TREE.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
 DEF_NAMES = {n.name for n in DEFS}
 BATCH = 2
+# Parameters besides the defaults that change what a definition returns: each runs too.
+EXTRA_PARAMS = {t: [{"state_output": True}, {"state_output": True, "returns": "last"}]
+                for t in ("RNN", "LSTM", "GRU")}
 
 
 def _namespace() -> dict:
@@ -86,8 +89,8 @@ def test_definition_works_alone(name: str) -> None:
     assert inspect.isclass(copy) == inspect.isclass(original)
     specs = _specs_using(name)
     assert specs, f"ops.{name} is used by no node spec"
-    for spec in specs:
-        params = spec.defaults()
+    for spec, extra in [(s, e) for s in specs for e in [{}, *EXTRA_PARAMS.get(s.type, [])]]:
+        params = {**spec.defaults(), **extra}
         shapes = {p: (BATCH, *s) for p, s in spec.example.items()}
         inputs = []
         for port in spec.input_names(params):
@@ -110,6 +113,8 @@ def test_definition_works_alone(name: str) -> None:
                 results.append(target(*inputs, **kwargs))
         expected, got = (split_outputs(spec, params, r) for r in results)
         assert expected.keys() == got.keys()
+        # One tensor per output port: a tuple exactly when the spec has several.
+        assert isinstance(results[0], tuple) == (len(spec.output_names(params)) > 1)
         for port in expected:
             # Bit for bit; NaN where the other has NaN (Log of a random negative input).
             torch.testing.assert_close(got[port], expected[port], rtol=0, atol=0,

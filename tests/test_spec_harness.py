@@ -40,6 +40,8 @@ VARIANTS: dict[str, list[tuple[dict, dict | None]]] = {
     "Linear": [({"out_features": 3, "bias": False}, {"x": (4, 12)})],
     "Bilinear": [({"out_features": 2, "bias": False}, None)],
     "RBF": [({"out_features": 4}, {"x": (5, 2)})],
+    # The projecting form (the default example passes through: 3 channels, stride 1 vs 64).
+    "Shortcut2d": [({"out_channels": 3, "stride": 1}, None), ({"out_channels": 6, "stride": 2}, None)],
     "Embedding": [({"embedding_dim": 4, "padding_idx": 0, "num_embeddings": 10}, {"x": (3, 2)})],
     "LayerNorm": [({"normalized_dims": 2}, None),
                   ({"elementwise_affine": False, "bias": False}, None)],
@@ -127,6 +129,13 @@ def _add_family_variants() -> None:
               "hidden_size": 7, "bias": False}, None),
         ]
     VARIANTS["RNN"].append(({"nonlinearity": "relu", "returns": "last"}, None))
+    for kind in ("RNN", "LSTM", "GRU"):   # the final hidden state as a second output, h
+        VARIANTS[kind] += [
+            ({"state_output": True}, None),
+            ({"state_output": True, "bidirectional": True, "num_layers": 2,
+              "hidden_size": 5}, None),
+            ({"state_output": True, "returns": "last"}, None),
+        ]
 
 
 _add_family_variants()

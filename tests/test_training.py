@@ -36,7 +36,8 @@ def template(name: str) -> Document:
 
 
 def test_lenet5_learns_digits_in_three_epochs(tmp_path):
-    result, seen = train(template("lenet5"), tmp_path)
+    # The template trains longer; three epochs with its other settings show learning.
+    result, seen = train(template("lenet5"), tmp_path, epochs=3)
     assert result.status == "finished", result.error
     assert result.epochs_done == 3
     accuracy = [e["val_accuracy"] for e in of_kind(seen, "epoch")]
@@ -82,10 +83,12 @@ def test_run_folder_holds_graph_config_metrics_tensorboard_and_checkpoints(tmp_p
 
 
 def test_resume_continues_exactly_where_the_run_stopped(tmp_path):
-    straight, _ = train(template("mlp"), tmp_path / "a", epochs=3)
-    first, _ = train(template("mlp"), tmp_path / "b", epochs=2)
+    # A constant learning rate: a schedule planned over 2 epochs differs from one over 3,
+    # so only then are "3 straight" and "2, then resumed to 3" the same run.
+    straight, _ = train(template("mlp"), tmp_path / "a", epochs=3, schedule="none")
+    first, _ = train(template("mlp"), tmp_path / "b", epochs=2, schedule="none")
     doc = template("mlp")
-    cfg = parse_config({**doc.training, "threads": 1, "epochs": 3})
+    cfg = parse_config({**doc.training, "threads": 1, "epochs": 3, "schedule": "none"})
     seen: list[dict] = []
     resumed = Trainer(doc, cfg, emit=seen.append, resume=first.run_dir).fit()
     assert resumed.status == "finished" and resumed.run_dir == first.run_dir
@@ -160,7 +163,7 @@ def test_gan_losses_stay_in_balance_and_samples_do_not_collapse(tmp_path):
 
 
 @pytest.mark.parametrize("settings, words", [
-    ({"optimizer": {"name": "sgd", "lr": 1e6, "momentum": 0.9}},
+    ({"optimizer": {"name": "sgd", "lr": 1e6, "momentum": 0.9}, "schedule": "none"},
      ["at epoch 1, step", "Try a lower learning rate (it was 1e+06 at that step)"]),
 ])
 def test_a_non_finite_loss_stops_with_the_step_and_advice(tmp_path, settings, words):
@@ -240,7 +243,8 @@ def test_settings_problems_are_listed_together():
     with pytest.raises(ConfigError) as info:
         parse_config({"epochs": 0, "optimizer": {"name": "adamax", "lr": -1}, "recipe": "magic"})
     assert info.value.problems == [
-        "training.recipe: must be one of classification, regression, autoencoder, sequence, gan; got 'magic'",
+        "training.recipe: must be one of classification, regression, autoencoder, sequence, gan, "
+            "segmentation; got 'magic'",
         "training.epochs: must be a whole number from 1 to 100000; got 0",
         "training.optimizer.name: must be one of sgd, adam, adamw, rmsprop; got 'adamax'",
         "training.optimizer.lr: must be a number from 0 to 1e+06; got -1",

@@ -74,4 +74,24 @@ def _conv_transpose(dims: int) -> NodeSpec:
     )
 
 
-SPECS = (_conv(1), _conv(2), _conv(3), _conv_transpose(1), _conv_transpose(2), _conv_transpose(3))
+SHORTCUT = NodeSpec(
+    type="Shortcut2d",
+    category=CATEGORY,
+    doc="A residual block's shortcut: passes the input through unchanged when it already "
+        "has out_channels channels and stride is 1; otherwise a 1×1 convolution (no bias) "
+        "with that stride and a BatchNorm make it fit (ResNet's projection shortcut).",
+    target="runtime.ops:Shortcut2d",
+    params=(
+        ParamSpec("out_channels", "int", 64, "The channels the block's main path ends with.",
+                  min=1),
+        ParamSpec("stride", "int", 1, "The main path's stride, so the same downsampling.",
+                  min=1, max=64),
+    ),
+    inferred=dict(_IN_CHANNELS),
+    example={"x": (3, 8, 8)},
+    shape_hint="The input needs a channel axis (N×C×H×W).",
+    summary="→ {out_channels} /{stride}",
+)
+
+SPECS = (_conv(1), _conv(2), _conv(3), _conv_transpose(1), _conv_transpose(2), _conv_transpose(3),
+         SHORTCUT)

@@ -1,7 +1,7 @@
 """Recurrent layers: read a sequence step by step, carrying a memory (hidden state).
 
 Inputs and outputs are batch first: N × T (time steps) × features."""
-from graph.spec import Inferred, NodeSpec, ParamSpec
+from graph.spec import Inferred, NodeSpec, ParamSpec, PortSpec
 
 CATEGORY = "Recurrent"
 
@@ -27,7 +27,13 @@ def _recurrent(type_id: str, doc: str, extra: tuple[ParamSpec, ...] = ()) -> Nod
             ParamSpec("returns", "choice", "sequence", "'sequence': every step's output "
                       "(N×T×H); 'last': only the final state (N×H), e.g. for classifying.",
                       choices=("sequence", "last")),
+            ParamSpec("state_output", "bool", False, "Also return the final hidden state "
+                      "of the last layer on a second output h (N×H; N×2H bidirectional), "
+                      "e.g. to start a decoder from it."),
         ),
+        outputs=(PortSpec("out", "what 'returns' chooses"),
+                 PortSpec("h", "the final hidden state of the last layer, directions side "
+                          "by side", when="state_output")),
         inferred={"input_size": Inferred("x", -1, doc="the input's last axis (features)")},
         fixed=dict(_FIXED),
         example={"x": (5, 8)},

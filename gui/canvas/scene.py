@@ -302,6 +302,8 @@ def _summary(spec, params) -> str:
     try:
         values = {k: ("×".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
                   for k, v in params.items()}
-        return spec.summary.format(**values)
+        text = spec.summary.format(**values)
     except (KeyError, IndexError, ValueError):
         return ""
+    repeat = params.get("repeat") if spec.kind == "block" else None
+    return f"{text} ×{repeat}" if isinstance(repeat, int) and repeat > 1 else text

@@ -207,11 +207,17 @@ class CurvesView(LazyRedraw, QWidget):
                            for e in self.epochs])
 
     def _metric_keys(self) -> list[str]:
-        """Per-epoch numbers other than losses, learning rate and timing (accuracy, MAE…)."""
+        """Per-epoch numbers other than the loss, learning rate and timing (accuracy, MAE…).
+        A graph with loss-term Outputs (the epoch event lists them) also gets the recipe's
+        own loss (main_loss) and each term as a curve, whatever the term is called."""
         keys: list[str] = []
         for e in self.epochs:
+            terms = {f"{split}_{name}" for name in e.get("loss_terms") or ()
+                     for split in ("train", "val")}
             for key, value in e.items():
-                if isinstance(value, float) and key not in keys and not key.endswith("loss") \
+                shown = not key.endswith("loss") or key in terms or \
+                    bool(terms) and key.endswith("_main_loss")
+                if isinstance(value, float) and key not in keys and shown \
                         and key not in ("lr", "seconds", "time"):
                     keys.append(key)
         return keys

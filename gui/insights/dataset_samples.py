@@ -87,6 +87,8 @@ def _pick(y: np.ndarray, task: str, n: int, count: int) -> list[int]:
 
 
 def _label(target: np.ndarray, task: str, names: list[str]) -> str:
+    if task == "classification" and np.ndim(target) == 1:   # a class per step
+        return _per_step_label(target, names)
     if task == "classification":
         cls = int(target)
         return names[cls] if 0 <= cls < len(names) else str(cls)
@@ -96,6 +98,17 @@ def _label(target: np.ndarray, task: str, names: list[str]) -> str:
             return f"{flat[0]:.3g}"
         return f"target {'×'.join(str(s) for s in np.shape(target))}"
     return ""   # unlabelled (autoencoder, GAN data)
+
+
+def _per_step_label(target: np.ndarray, names: list[str], shown: int = 16) -> str:
+    """The first steps' classes: as text when every class is one character (a character
+    language model's next characters), else their names."""
+    ids = [int(i) for i in np.asarray(target).ravel()[:shown]]
+    words = [names[i] if 0 <= i < len(names) else str(i) for i in ids]
+    more = "…" if np.size(target) > shown else ""
+    if all(len(w) == 1 for w in words):
+        return f"next: {''.join(words)}{more}"
+    return f"next: {' '.join(words)}{more}"
 
 
 def _to_image(sample: np.ndarray) -> np.ndarray:

@@ -18,7 +18,8 @@ class DataError(Exception):
 class DataBundle:
     name: str
     # "classification": y holds int64 class ids; "regression": y holds float targets;
-    # "unlabelled": y is a placeholder (autoencoder and GAN use only x).
+    # "unlabelled": y is a placeholder (autoencoder and GAN use only x); "segmentation": y
+    # holds an int64 class id per pixel (N×H×W), class_names[0] usually "background".
     task: str
     x_train: torch.Tensor
     y_train: torch.Tensor

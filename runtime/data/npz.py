@@ -135,8 +135,9 @@ def _npz_y(arr: np.ndarray, where: str) -> tuple[torch.Tensor, str]:
     if arr.dtype == np.bool_:
         arr = arr.astype(np.int64)
     if np.issubdtype(arr.dtype, np.integer):
-        if arr.ndim != 1:
-            raise DataError(f"{where}: integer labels must be one class id per sample, got shape "
+        if arr.ndim not in (1, 2):
+            raise DataError(f"{where}: integer labels must be one class id per sample (N) or "
+                            f"one per step (N×T, e.g. the next token), got shape "
                             f"{'×'.join(map(str, arr.shape))}")
         if arr.size and arr.min() < 0:
             raise DataError(f"{where}: class ids must be ≥ 0, found {int(arr.min())}")
@@ -151,10 +152,33 @@ def _npz_y(arr: np.ndarray, where: str) -> tuple[torch.Tensor, str]:
                     "(classes) or floats (regression)")
 
 
+def _check_steps(x: torch.Tensor, y: torch.Tensor, where: str, x_key: str) -> None:
+    """N×T labels (a class per step) need samples with the same T steps: N×T token ids or
+    N×T×F features."""
+    if y.dim() != 2 or y.dtype != torch.int64:
+        return
+    if x.dim() not in (2, 3) or x.shape[1] != y.shape[1]:
+        raise DataError(f"{where}: {y.shape[1]} class ids per sample (one per step) need "
+                        f"samples of {y.shape[1]} steps (N×{y.shape[1]} token ids or "
+                        f"N×{y.shape[1]}×features), but {x_key!r} samples are "
+                        f"{'×'.join(map(str, x.shape[1:]))}")
+
+
+def _class_names(arr: np.ndarray, where: str) -> list[str]:
+    """An optional 1-D array of text (numpy's fixed-width strings, never objects) naming
+    the classes, in id order."""
+    if arr.ndim != 1 or arr.dtype.kind not in "US":
+        raise DataError(f"{where}: class names must be a 1-D array of text, got "
+                        f"{'×'.join(map(str, arr.shape)) or 'one'} value(s) of {arr.dtype}")
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in arr.tolist()]
+
+
 def load_npz(path: Path, options: dict[str, Any]) -> RawData:
     """Arrays x and y (or x_train, y_train and optionally x_test/y_test or x_val/y_val; or the
-    keys named in option npz: {"x": key, "y": key}). Integer y → classification, float y →
-    regression (a 1-D float y becomes N×1), no y → unlabelled. Never unpickles."""
+    keys named in option npz: {"x": key, "y": key}). Integer y → classification (N class ids,
+    or N×T: one per step, for next-token prediction or tagging; an optional text array
+    class_names or vocab names them), float y → regression (a 1-D float y becomes N×1), no
+    y → unlabelled. Never unpickles."""
     opts = dict(options.get("npz") or {})
     unknown = set(opts) - {"x", "y", "x_val", "y_val"}
     if unknown:
@@ -191,6 +215,7 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
             y, task = _npz_y(get(yk), f"{path}, array {yk!r}")
             if len(y) != len(x):
                 raise DataError(f"{path}: {xk!r} has {len(x)} samples but {yk!r} has {len(y)}")
+            _check_steps(x, y, f"{path}: {yk!r}", xk)
         x_val = y_val = None
         if xvk is not None and (yvk is not None or yk is None):
             x_val = _npz_x(get(xvk), f"{path}, array {xvk!r}")
@@ -203,15 +228,26 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
                 if len(y_val) != len(x_val):
                     raise DataError(f"{path}: {xvk!r} has {len(x_val)} samples but {yvk!r} "
                                     f"has {len(y_val)}")
+                _check_steps(x_val, y_val, f"{path}: {yvk!r}", xvk)
             if x_val.shape[1:] != x.shape[1:]:
                 have = "×".join(map(str, x_val.shape[1:]))
                 raise DataError(f"{path}: {xvk!r} samples are {have} but {xk!r} samples are "
                                 f"{'×'.join(map(str, x.shape[1:]))}")
+        names_key = pick("class_names", "vocab", "vocabulary") if task == "classification" \
+            else None
+        named = _class_names(get(names_key), f"{path}, array {names_key!r}") if names_key \
+            else None
     class_names: list[str] = []
     if task == "classification":
         top = int(max(y.max() if len(y) else 0, y_val.max() if y_val is not None and len(y_val)
                       else 0))
         class_names = [str(i) for i in range(top + 1)]
+        if named is not None:
+            if len(named) <= top:
+                raise DataError(f"{path}: array {names_key!r} names {len(named)} classes but "
+                                f"the labels go up to class id {top}")
+            class_names = named
     desc = f"{path.name}: {len(x)}{f' + {len(x_val)}' if x_val is not None else ''} samples " \
-           f"of {'×'.join(map(str, x.shape[1:])) or 'scalars'}, {task}"
+           f"of {'×'.join(map(str, x.shape[1:])) or 'scalars'}, {task}" \
+           f"{' (a class per step)' if y.dim() == 2 and task == 'classification' else ''}"
     return RawData(x, y, task, class_names, desc, x_val, y_val)

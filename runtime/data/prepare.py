@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from runtime.data.builtin import RawData, is_builtin, make_builtin, unknown_builtin_message
 from runtime.data.bundle import DataBundle, DataError
 from runtime.data.files import load_file
+from runtime.data.masks import fit_masks
 
 # The keys a dataset block may hold. resize_to_input is read by the trainer (fit_to_input).
 DATASET_KEYS = ("name", "path", "format", "val_split", "samples", "normalize", "csv", "image",
@@ -130,7 +131,11 @@ def _check_raw(raw: RawData, label: str) -> None:
         raise DataError(f"dataset {label} has no samples")
     if len(raw.x) != len(raw.y):
         raise DataError(f"dataset {label}: {len(raw.x)} samples but {len(raw.y)} targets")
-    if raw.task == "classification":
+    if raw.task == "segmentation" and (raw.y.dim() != raw.x.dim() - 1
+                                       or raw.y.shape[1:] != raw.x.shape[2:]):
+        raise DataError(f"dataset {label}: segmentation masks must be N×H×W like the images' "
+                        f"spatial axes ({_dims(raw.x.shape[2:])}), got N×{_dims(raw.y.shape[1:])}")
+    if raw.task in ("classification", "segmentation"):
         top = int(raw.y.max())
         if raw.y_val is not None and len(raw.y_val):
             top = max(top, int(raw.y_val.max()))
@@ -264,6 +269,7 @@ def fit_to_input(bundle: DataBundle, input_shape: Sequence[int], input_dtype: st
     fit = _fit_mode(mode)
     wanted_dtype = _check_dtype(bundle, input_dtype)
     x_train, x_val = bundle.x_train, bundle.x_val
+    y_train, y_val = bundle.y_train, bundle.y_val
     if have != want:
         if fit is None:
             message = (f"the Input node expects {_dims(want)} but {bundle.name} samples are "
@@ -273,11 +279,14 @@ def fit_to_input(bundle: DataBundle, input_shape: Sequence[int], input_dtype: st
             raise DataError(message)
         x_train = _fit(x_train, have, want, fit, bundle.name)
         x_val = _fit(x_val, have, want, fit, bundle.name)
+        if bundle.task == "segmentation":   # the masks follow their images
+            y_train, y_val = fit_masks(y_train, x_train, fit), fit_masks(y_val, x_val, fit)
     if wanted_dtype is not None and x_train.dtype != wanted_dtype:
         x_train, x_val = x_train.to(wanted_dtype), x_val.to(wanted_dtype)
-    if x_train is bundle.x_train and x_val is bundle.x_val:
+    if x_train is bundle.x_train and x_val is bundle.x_val and y_train is bundle.y_train:
         return bundle
-    return dataclasses.replace(bundle, x_train=x_train, x_val=x_val)
+    return dataclasses.replace(bundle, x_train=x_train, x_val=x_val, y_train=y_train,
+                               y_val=y_val)
 
 
 def _check_dtype(bundle: DataBundle, input_dtype: str) -> torch.dtype | None:

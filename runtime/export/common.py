@@ -299,8 +299,11 @@ def describe_step(doc: Document, compiled: Compiled, path: str) -> str | None:
     in block Pooler", or None when the path names no node."""
     program, graph, block = compiled.program, doc.graph, None
     parts = [p for p in path.split(".") if p]
-    found = None
+    found, copies = None, []
     for part in parts:
+        if part.isdigit() and len(copies) > 1:
+            program = copies[min(int(part), len(copies) - 1)]  # layer1.0: a repeat's copy
+            continue
         step = next((s for s in program.steps if s.name == part), None)
         if step is None:
             break
@@ -308,7 +311,7 @@ def describe_step(doc: Document, compiled: Compiled, path: str) -> str | None:
         found = (node, block)
         if step.kind != "block" or step.block is None:
             break
-        program, block = step.block, step.target
+        program, block, copies = step.block, step.target, step.copies
         graph = doc.blocks.get(block, graph)
     if found is None or found[0] is None:
         return None

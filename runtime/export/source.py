@@ -7,23 +7,26 @@ from pathlib import Path
 import torch
 
 from runtime.export.common import WeightsError
-from runtime.training.checkpoint import CheckpointError, load_weights, newest_checkpoint
+from runtime.training.checkpoint import (CheckpointError, load_weights, model_folder,
+                                          newest_checkpoint)
 from runtime.training.commit import is_final_name
 
 WEIGHTS_FILE = "model.safetensors"
 RUN_GRAPH = "graph.json"
 
 
-def resolve_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str, Path]:
+def resolve_weights(path: str | Path,
+                    model: str = "model") -> tuple[dict[str, torch.Tensor], str, Path]:
     """(state_dict, graph JSON, the weights file read).
 
     A run folder means its checkpoints/best (else last, else the newest epoch-*); a
-    checkpoint folder means its model.safetensors. The graph comes from the weights file's
-    metadata, or else from the run folder's graph.json."""
+    checkpoint folder means its model.safetensors. A model other than "model" (a GAN's
+    generator) means that model's folders: best-generator, last-generator, ... The graph
+    comes from the weights file's metadata, or else from the run folder's graph.json."""
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"{path}: no such file or folder")
-    weights = _weights_file(path)
+    weights = _weights_file(path, model)
     try:
         tensors, graph_json = load_weights(weights)
     except CheckpointError as exc:
@@ -43,7 +46,7 @@ def resolve_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str, Pat
     return tensors, graph_json, weights
 
 
-def _weights_file(path: Path) -> Path:
+def _weights_file(path: Path, model: str = "model") -> Path:
     if path.is_file():
         if path.suffix.lower() == ".json":
             raise WeightsError(f"{path}: is a graph file, not trained weights; export needs a "
@@ -53,23 +56,25 @@ def _weights_file(path: Path) -> Path:
     if (path / WEIGHTS_FILE).is_file():
         return path / WEIGHTS_FILE
     # A run folder, or its checkpoints/ folder itself.
+    suffix = "" if model == "model" else f"-{model}"
     for checkpoints in (path / "checkpoints", path):
         for name in ("best", "last"):
-            if (checkpoints / name / WEIGHTS_FILE).is_file():
-                return checkpoints / name / WEIGHTS_FILE
+            if (checkpoints / f"{name}{suffix}" / WEIGHTS_FILE).is_file():
+                return checkpoints / f"{name}{suffix}" / WEIGHTS_FILE
         # The newest committed checkpoint; else weights a person put in an epoch folder.
         # Never a staging folder a killed run left (its name is not final).
-        newest = newest_checkpoint(checkpoints) if checkpoints.is_dir() else None
-        if newest is not None and (newest / WEIGHTS_FILE).is_file():
-            return newest / WEIGHTS_FILE
-        epochs = sorted((p for p in checkpoints.glob("epoch-*")
+        newest = newest_checkpoint(checkpoints, (model,)) if checkpoints.is_dir() else None
+        if newest is not None and (model_folder(newest, model) / WEIGHTS_FILE).is_file():
+            return model_folder(newest, model) / WEIGHTS_FILE
+        epochs = sorted((p for p in checkpoints.glob(f"epoch-*{suffix}")
                          if is_final_name(p.name) and (p / WEIGHTS_FILE).is_file()),
                         key=lambda p: (len(p.name), p.name))
         if epochs:
             return epochs[-1] / WEIGHTS_FILE
     if (path / "checkpoints").is_dir():
         raise WeightsError(f"{path}: this run folder has no checkpoint yet "
-                           f"(no {WEIGHTS_FILE} under checkpoints/best, last or epoch-*)")
+                           f"(no {WEIGHTS_FILE} under checkpoints/best{suffix}, "
+                           f"last{suffix} or epoch-*{suffix})")
     raise WeightsError(f"{path}: not a run folder, a checkpoint folder or a .safetensors file "
                        f"(no {WEIGHTS_FILE} and no checkpoints/ inside)")
 

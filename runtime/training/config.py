@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RECIPES = ("classification", "regression", "autoencoder", "sequence", "gan")
+RECIPES = ("classification", "regression", "autoencoder", "sequence", "gan", "segmentation")
 LOSSES = ("cross_entropy", "nll", "mse", "mae", "smooth_l1", "bce")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse", "autoencoder": "mse",
-                "sequence": "cross_entropy", "gan": "bce"}
+                "sequence": "cross_entropy", "gan": "bce", "segmentation": "cross_entropy"}
 
 
 class ConfigError(ValueError):

@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from runtime.data.bundle import DataBundle
+from runtime.training.loss_terms import OutputRoles
 from runtime.training.observe import eval_mode
+from runtime.training.perplexity import perplexity, unigram_perplexity
 from runtime.training.config import TrainConfig
 from runtime.training.stepper import Stepper
 
@@ -30,11 +32,16 @@ class Supervised:
 
     monitor = "val_loss"
 
-    def __init__(self, cfg: TrainConfig, model: torch.nn.Module, data: DataBundle) -> None:
+    def __init__(self, cfg: TrainConfig, model: torch.nn.Module, data: DataBundle,
+                 roles: OutputRoles | None = None) -> None:
         self.cfg, self.model, self.data = cfg, model, data
+        self.roles = roles or OutputRoles()   # which Output predicts; loss-term Outputs
         kind = cfg.recipe
         if kind == "sequence":
             kind = "classification" if data.task == "classification" else "regression"
+        if data.task == "segmentation":
+            raise RecipeError(f"dataset {data.name!r} holds a mask (a class per pixel) for "
+                              f"every sample: choose recipe segmentation")
         if kind == "classification" and data.task != "classification":
             raise RecipeError(f"the classification recipe needs labelled classes, but dataset "
                               f"{data.name!r} is a {data.task} set; choose recipe regression")
@@ -43,6 +50,11 @@ class Supervised:
         if kind in ("regression", "autoencoder") and cfg.loss in ("cross_entropy", "nll"):
             raise RecipeError(f"loss {cfg.loss!r} needs class labels; for {kind} use mse or mae")
         self.kind = kind
+        # Next-token prediction (N×T labels): perplexity, against the unigram baseline
+        # (computed once, from the training split's token frequencies).
+        self.per_step = kind == "classification" and data.y_train.dim() == 2
+        self.unigram_perplexity = unigram_perplexity(data.y_train, data.y_val, data.num_classes) \
+            if self.per_step else None
         self.steppers: dict[str, Stepper] = {}
         self._reset()
 
@@ -53,10 +65,11 @@ class Supervised:
     def train_step(self, x: torch.Tensor, y: torch.Tensor, where: str) -> dict[str, float]:
         stepper = self.steppers["model"]
         with stepper.autocast():
-            out = first_output(self.model(x))
+            out, terms = self.roles.split(self.model(x))
             loss, out, target = self._loss(out, x, y)
+            loss, parts = self.roles.add_terms(loss, terms)
         norm = stepper.step(loss, where)
-        metrics = {"loss": stepper.last_loss}
+        metrics = {"loss": stepper.last_loss, **parts}
         if self.kind == "classification":
             metrics["accuracy"] = (out.detach().argmax(1) == target).float().mean()
         if norm is not None:
@@ -65,6 +78,8 @@ class Supervised:
 
     def _loss(self, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
         if self.kind == "classification":
+            if y.dim() == 2:
+                self._check_steps(out, y)
             if out.dim() == 3 and y.dim() == 2:  # many-to-many: N×T×C scores, N×T labels
                 out, y = out.reshape(-1, out.shape[-1]), y.reshape(-1)
             self._check_classes(out)
@@ -78,6 +93,19 @@ class Supervised:
                               f"N×{_dims(target)}: make the last layer produce that shape")
         return _regression_loss(self.cfg.loss, out.float(), target.float()), out, target
 
+    def _check_steps(self, out: torch.Tensor, y: torch.Tensor) -> None:
+        """N×T labels (a class per step) need N×T×C scores with the same T."""
+        if out.dim() != 3:
+            raise RecipeError(f"dataset {self.data.name!r} has a class per step (targets "
+                              f"N×{y.shape[1]}) but the model outputs N×{_dims(out)}: keep the "
+                              f"time axis (recurrent layers with returns 'sequence') and end "
+                              f"with a Linear per step to N×{y.shape[1]}×"
+                              f"{self.data.num_classes}")
+        if out.shape[1] != y.shape[1]:
+            raise RecipeError(f"the model outputs {out.shape[1]} steps of scores but the "
+                              f"targets have {y.shape[1]} steps per sample: keep the sequence "
+                              "length from input to output")
+
     def _check_classes(self, logits: torch.Tensor) -> None:
         if logits.dim() != 2:
             raise RecipeError(f"classification needs N×classes scores, but the model outputs "
@@ -90,17 +118,24 @@ class Supervised:
     # --- validation ----------------------------------------------------------------------
     def _reset(self) -> None:
         self._sum_loss, self._count, self._abs, self._sq, self._correct = 0.0, 0, 0.0, 0.0, 0
+        self._term_sums: dict[str, float] = {}
+        self._samples = 0
         n = max(self.data.num_classes, 1)
         self._confusion = torch.zeros(n, n, dtype=torch.long)
 
     @torch.no_grad()
     def eval_batch(self, x: torch.Tensor, y: torch.Tensor) -> None:
         with self.steppers["model"].autocast():
-            out = first_output(self.model(x))
+            out, terms = self.roles.split(self.model(x))
             loss, out, target = self._loss(out, x, y)
-        n = target.shape[0]
+            _, parts = self.roles.add_terms(loss, terms)
+        n = target.shape[0]           # samples, or tokens when there is a class per step
         self._sum_loss += float(loss) * n
         self._count += n
+        for name, value in parts.items():
+            if name != "main_loss":
+                self._term_sums[name] = self._term_sums.get(name, 0.0) + float(value) * len(x)
+        self._samples += len(x)
         if self.kind == "classification":
             pred = out.argmax(1)
             self._correct += int((pred == target).sum())
@@ -118,12 +153,22 @@ class Supervised:
         """(inputs, outputs) on the CPU for a few samples, in eval mode: what an autoencoder
         makes of them."""
         with eval_mode(self.model):
-            out = first_output(self.model(x)).float().cpu()
+            out = self.roles.split(self.model(x))[0].float().cpu()
         return x.float().cpu(), out
 
     def eval_summary(self) -> dict[str, Any]:
         count = max(self._count, 1)
         result: dict[str, Any] = {"val_loss": self._sum_loss / count}
+        if self.per_step:
+            result["val_perplexity"] = perplexity(result["val_loss"])
+            result["val_unigram_perplexity"] = self.unigram_perplexity
+        if self.roles.terms:   # val_loss: the total, as trained; main loss and terms beside
+            result["val_main_loss"] = result["val_loss"]
+            for term in self.roles.terms:
+                mean = self._term_sums.get(term.name, 0.0) / max(self._samples, 1)
+                result[f"val_{term.name}"] = mean
+                result["val_loss"] += term.weight * mean
+            result["loss_terms"] = [t.name for t in self.roles.terms]
         if self.kind == "classification":
             cm = self._confusion
             per_class = (cm.diag().float() / cm.sum(1).clamp_min(1).float()).tolist()

@@ -17,8 +17,10 @@ from runtime.data.bundle import DataBundle
 from runtime.training.config import TrainConfig
 from runtime.training.device import pick_device
 from runtime.training.distributed import Distributed
+from runtime.training.loss_terms import output_roles
 from runtime.training.optim import Schedule, build_optimizer
 from runtime.training.recipes import Gan, RecipeError, Supervised
+from runtime.training.segmentation import Segmentation
 from runtime.training.stepper import Stepper
 
 
@@ -47,7 +49,9 @@ def build_run(doc: Document, cfg: TrainConfig, dist: Distributed, base_dir: Path
     data = fit_to_graph(doc, data, cfg, adapt_input, log, "the graph")
     compiled = compile_document(doc, seed=cfg.seed)
     model = compiled.module.to(device)
-    recipe = Supervised(cfg, dist.wrap(model, device), data)
+    recipe_class = Segmentation if cfg.recipe == "segmentation" else Supervised
+    # The recipe predicts with the first Output that is not a loss term and adds the others.
+    recipe = recipe_class(cfg, dist.wrap(model, device), data, output_roles(doc, compiled))
     parts = RunParts(device, _to(data, device), recipe, {"model": compiled})
     _optimizers(parts, cfg, {"model": model}, dist)
     return parts

@@ -264,7 +264,8 @@ class Trainer:
         compiled, data = self.parts.compiled["model"], self.parts.data
         seen = observe.capture(compiled.module, compiled.program, (data.x_val[:1],),
                                self.cfg.watch_nodes, previews=self.cfg.previews)
-        classify = data.task == "classification"
+        # One class per sample; a class per step (next-token targets) has no single label.
+        classify = data.task == "classification" and data.y_val.dim() == 1
         fields: dict[str, Any] = {}
         if seen.output is not None:
             if classify and seen.output.ndim == 1:
