@@ -421,6 +421,9 @@ def _build_graph(g: dict, path: str, block: str | None, problems: list[Diagnosti
     return graph
 
 
+MAX_BLOCK_PARAMS = 256   # more than any block needs; a hostile file's million stop here
+
+
 def _block_params(entries: Any, path: str, block: str,
                   problems: list[Diagnostic]) -> tuple:
     """A block definition's declared parameters; a bad entry is reported and left out
@@ -430,7 +433,11 @@ def _block_params(entries: Any, path: str, block: str,
                                    f"{_kind(entries)}", block=block, path=path))
         return ()
     found: dict[str, Any] = {}
-    for i, entry in enumerate(entries[:256]):
+    if len(entries) > MAX_BLOCK_PARAMS:
+        problems.append(Diagnostic("block_param", f"declares {len(entries):,} parameters; "
+                                   f"the first {MAX_BLOCK_PARAMS} are kept", block=block,
+                                   path=path, severity="warning"))
+    for i, entry in enumerate(entries[:MAX_BLOCK_PARAMS]):
         where = f"block parameter {i + 1}"
         spec, problem = block_params.param_from_dict(entry, where)
         if spec is not None and spec.name in found:

@@ -5,6 +5,7 @@ them; shapes, compile, code export, ONNX, undo and the file format all follow.""
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -94,6 +95,32 @@ def test_the_file_keeps_declarations_and_references():
     assert wide.params["out_features"] == "$width"
     assert dumps(again) == text
     assert not check_document(again).errors
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"name": "class", "kind": "int", "default": 1}, "name must be a Python name"),
+    ({"name": "w", "kind": "tensor", "default": 1}, "kind must be one of"),
+    ({"name": "w", "kind": "int", "default": 0, "min": 1}, "default: w must be at least 1"),
+    ({"name": "repeat", "kind": "int", "default": 1}, "the Block node's own parameter"),
+    ("w", "must be an object"),
+])
+def test_a_bad_declaration_is_reported_with_its_place_and_the_rest_loads(entry, words):
+    doc = _doc_using({"width": 9})
+    data = json.loads(dumps(doc))
+    data["blocks"]["Hidden"]["params"].append(entry)
+    again = loads(json.dumps(data))
+    (problem,) = [p for p in again.load_problems if p.code == "block_param"]
+    assert words in problem.message and problem.path == "$.blocks.Hidden.params[1]"
+    assert [p.name for p in again.blocks["Hidden"].block_params] == ["width"]
+
+
+def test_a_million_declared_parameters_keep_the_first_few_hundred():
+    data = json.loads(dumps(_doc_using({})))
+    data["blocks"]["Hidden"]["params"] = [{"name": f"p{i}", "kind": "int", "default": 1}
+                                          for i in range(1000)]
+    again = loads(json.dumps(data))
+    assert len(again.blocks["Hidden"].block_params) == 256
+    assert any("declares 1,000 parameters" in p.message for p in again.load_problems)
 
 
 def test_validation_names_an_undeclared_parameter_on_the_node_that_uses_it():
