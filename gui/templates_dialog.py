@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Slot
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QGraphicsScene,
                                QGridLayout, QHBoxLayout, QLabel, QLineEdit, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -107,11 +107,6 @@ class TemplatesDialog(QDialog):
         self.filter_edit.setPlaceholderText("Filter by name, family, dataset or idea…")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.installEventFilter(self)
-        placeholder = self.filter_edit.palette()
-        hint_colour = QColor(current_theme().window_text)
-        hint_colour.setAlpha(120)  # the app palette leaves placeholders near-invisible on dark
-        placeholder.setColor(QPalette.PlaceholderText, hint_colour)
-        self.filter_edit.setPalette(placeholder)
         self.filter_edit.textChanged.connect(self.apply_filter)
 
         self.list = _TemplateTree(self)

@@ -77,4 +77,8 @@ def palette_for(theme: Theme) -> QPalette:
     p.setColor(QPalette.HighlightedText, QColor("#ffffff"))
     p.setColor(QPalette.ToolTipBase, theme.base)
     p.setColor(QPalette.ToolTipText, theme.window_text)
+    # Qt's default placeholder grey is near the dark theme's base: faded text instead.
+    faded = QColor(theme.window_text)
+    faded.setAlpha(120)
+    p.setColor(QPalette.PlaceholderText, faded)
     return p
