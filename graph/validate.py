@@ -84,12 +84,15 @@ class _Index:
         return self.inputs if kind == "Input" else self.outputs
 
 
+_NOTHING_DECLARED: frozenset[str] = frozenset()
+
+
 def _check_params(node: Node, graph: Graph, add, clean: set[tuple[str, str]]) -> None:
     spec = get_spec(node.type)
     if spec is None:
         add("unknown_type", f"unknown node type {shown(node.type)}", node)
         return
-    declared: frozenset[str] = frozenset()
+    declared = _NOTHING_DECLARED
     if node.type == "Block":
         ref = node.params.get("block")
         definition = (graph.library or {}).get(ref) if isinstance(ref, str) else None
@@ -115,7 +118,7 @@ def _check_params(node: Node, graph: Graph, add, clean: set[tuple[str, str]]) ->
             continue
         code = "param_range" if "at least" in problem or "at most" in problem else "param_type"
         add(code, f"{node.title}: {problem}", node, hint=p.doc)
-    known = spec.param_names() | declared
+    known = spec.param_names() | declared if declared else spec.param_names()
     for name in node.params:
         if name not in known:
             found = True
