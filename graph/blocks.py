@@ -157,8 +157,9 @@ def _check_groupable(doc: Document, graph: Graph, selected: set[str], name: str)
         while todo:
             for nxt in successors.get(todo.pop(), ()):
                 if nxt in selected:
-                    raise GraphRuleError(f"node {start} lies between selected nodes; "
-                                         "select it too, or fewer nodes")
+                    # Named as the canvas shows it (its label, else its type), not by id.
+                    raise GraphRuleError(f"{graph.nodes[start].title} lies between selected "
+                                         "nodes; select it too, or fewer nodes")
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)

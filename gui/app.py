@@ -27,13 +27,13 @@ def run(argv: list[str]) -> int:
     from gui.file_actions import describe_failure, printable
     from gui.main_window import MainWindow
     from gui.session import EditorSession
-    from gui.theme import palette_for, set_theme
+    from gui.theme import apply_to_app, set_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NodeTorch")
     app.setOrganizationName("NodeTorch")
     app.setStyle("Fusion")
-    app.setPalette(palette_for(set_theme("dark")))
+    apply_to_app(app, set_theme("dark"))
     try:
         if argv:
             session = EditorSession.open(resolve_graph_path(argv[0]))

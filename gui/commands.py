@@ -44,6 +44,8 @@ class RemoveItems(QUndoCommand):
         touching = {e for e in graph.edges if e.src in node_ids or e.dst in node_ids}
         # Keep the edges in model order so undo restores the exact list.
         self.edges = [e for e in graph.edges if e in touching or e in set(edges)]
+        # History says what went, as the canvas names it: "Delete conv2 and 2 links".
+        self.setText(f"{text} {_what(self.nodes, len(self.edges))}".rstrip())
         self.order = list(graph.nodes)
         self.edge_order = list(graph.edges)
 
@@ -61,9 +63,21 @@ class RemoveItems(QUndoCommand):
         self.graph.reorder(self.order, self.edge_order)
 
 
+def _what(nodes: list, links: int) -> str:
+    """'conv2 and 2 links', 'ReLU, conv2 and 3 links', 'conv1, 4 more nodes and 6 links'."""
+    parts = [n.title for n in nodes]
+    if len(parts) > 2:
+        parts = [parts[0], f"{len(parts) - 1} more nodes"]
+    if links:
+        parts.append(f"{links} link" + ("s" if links > 1 else ""))
+    return " and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
 class Connect(QUndoCommand):
     def __init__(self, graph: Graph, edge: Edge) -> None:
-        super().__init__(f"Connect {edge.src} → {edge.dst}")
+        names = (graph.nodes[edge.src].title if edge.src in graph.nodes else edge.src,
+                 graph.nodes[edge.dst].title if edge.dst in graph.nodes else edge.dst)
+        super().__init__(f"Connect {names[0]} → {names[1]}")
         self.graph, self.edge = graph, edge
 
     def redo(self) -> None:

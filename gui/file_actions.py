@@ -15,11 +15,12 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from graph.loader import LoadError
 from graph.text import printable as safe_text
 from gui.autosave import Recovery
-from gui.session import EditorSession
+from gui.session import UNTITLED, EditorSession
 
 FILE_FILTER = "NodeTorch graphs (*.json);;All files (*)"
 MAX_RECENT = 10
 RECENT_KEY = "recent_files"
+LAST_FOLDER_KEY = "last_folder"   # where the last Open or Save went: the dialogs start there
 REASON_CHARS = 300
 LOAD_ERROR_CHARS = 3000   # a LoadError lists every problem found, each with its place
 
@@ -67,7 +68,7 @@ class FileActions:
     def new_document(self) -> None:
         if self.maybe_save():
             from graph.document import Document
-            self._replace(Document(name="Untitled"), None)
+            self._replace(Document(name=UNTITLED), None)
 
     def _replace(self, doc, path: Path | None) -> None:
         """Put another document in the session (the old one was saved or discarded)."""
@@ -78,7 +79,7 @@ class FileActions:
         self._refresh_title()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open graph", "", FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", self.last_folder(), FILE_FILTER)
         if path:
             self.open_path(path)
 
@@ -88,6 +89,7 @@ class FileActions:
             return False
         self._replace(doc, Path(path))
         self.add_recent_file(path)
+        self.remember_folder(path)
         self.view.fit()
         return True
 
@@ -153,23 +155,40 @@ class FileActions:
         return self._save_to(self.session.path)
 
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save graph as", self.session.title, FILE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph as", self._save_as_start(),
+                                              FILE_FILTER)
         if not path:
             return False
-        return self._save_to(Path(path))
+        return self._save_to(Path(path), name_from_file=True)
 
-    def _save_to(self, path: Path) -> bool:
+    def _save_as_start(self) -> str:
+        """The file the Save As dialog proposes: beside the document's own file, else in the
+        last folder used (not the folder the editor was launched from)."""
+        if self.session.path is not None:
+            return str(self.session.path.absolute())
+        name = self.session.title
+        if not name.lower().endswith(".json"):
+            name += ".json"
+        folder = self.last_folder()
+        return str(Path(folder) / name) if folder else name
+
+    def _save_to(self, path: Path, name_from_file: bool = False) -> bool:
         # The recovery copy first holds what is being saved: killed after the save and before
         # the copy is removed, the editor leaves a copy equal to the file, which the next
         # start drops, never an older one that would be restored over the newer file.
         self.autosave.write_now()
+        old_name = self.session.doc.name
+        renamed = name_from_file and self.session.name_from_file(path)
         try:
             self.session.save(path)
         except OSError as exc:
+            if renamed:  # not saved: the document keeps the name it had
+                self.session.doc.name = old_name
             QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.autosave.discard()  # saved: the recovery copy is not needed any more
         self.add_recent_file(path)
+        self.remember_folder(path)
         self._refresh_title()
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
@@ -179,6 +198,17 @@ class FileActions:
             doc = self._read_document(self.session.path, "Cannot revert")
             if doc is not None:
                 self._replace(doc, self.session.path)
+
+    # --- the last folder used -------------------------------------------------------------
+    def last_folder(self) -> str:
+        """The folder of the last file opened or saved, while it exists; else '' (Qt's
+        dialogs then start in the current folder)."""
+        value = self.settings.value(LAST_FOLDER_KEY, "")
+        folder = str(value) if isinstance(value, str) else ""
+        return folder if folder and Path(folder).is_dir() else ""
+
+    def remember_folder(self, path: str | Path) -> None:
+        self.settings.setValue(LAST_FOLDER_KEY, str(Path(path).absolute().parent))
 
     # --- recent files ---------------------------------------------------------------------
     def _stored_recent(self) -> list[str]:

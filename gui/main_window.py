@@ -22,7 +22,7 @@ from gui.canvas.view import GraphView
 from gui.commands import AddItems, DocumentEdit, MoveNodes, RemoveItems
 from gui.file_actions import FileActions
 from gui.session import EditorSession
-from gui.theme import THEMES, current_theme, palette_for, set_theme
+from gui.theme import THEMES, apply_to_app, current_theme, set_theme
 
 APP_NAME = "NodeTorch"
 THEME_KEY = "theme"
@@ -71,6 +71,10 @@ class MainWindow(FileActions, QMainWindow):
         session.checked.connect(self._refresh_status)
         session.state_changed.connect(self._refresh_title)
         session.view_changed.connect(self._refresh_title)
+        # The graph opens fitted: at start-up and after File › Open, Open Template, revert,
+        # once the window has its size (and as it settles, until the user zooms or pans).
+        session.document_replaced.connect(self.view.fit_soon)
+        self.view.fit_soon()
         self._refresh_status(session.result)
 
     def _build_docks(self) -> None:
@@ -135,7 +139,7 @@ class MainWindow(FileActions, QMainWindow):
         edit.addSeparator()
         self._action(edit, "Cu&t", self.cut, QKeySequence.Cut)
         self._action(edit, "&Copy", self.copy, QKeySequence.Copy)
-        self._action(edit, "&Paste", self.paste, QKeySequence.Paste)
+        self._action(edit, "&Paste", lambda: self.paste(), QKeySequence.Paste)  # not paste(checked)
         self._action(edit, "&Duplicate", self.duplicate, "Ctrl+D")
         self._action(edit, "&Delete", self.scene.delete_selected, QKeySequence.Delete)
         self._action(edit, "Select &All", self._select_all, QKeySequence.SelectAll)
@@ -166,8 +170,10 @@ class MainWindow(FileActions, QMainWindow):
     def _refresh_status(self, result) -> None:
         if result is None:
             return
-        errors = len(result.errors)
-        state = "valid" if not errors else f"{errors} problem{'s' if errors != 1 else ''}"
+        from gui.problems import document_problems, status_text
+
+        # The same list and the same words as the Problems dock: one count.
+        state = status_text(document_problems(self.session))
         self.status.setText(f"{len(self.session.doc.graph)} nodes · "
                             f"{result.shapes.total_params:,} parameters · {state}")
 
@@ -198,7 +204,9 @@ class MainWindow(FileActions, QMainWindow):
             return None
         node_id = graph.new_id()
         from graph.model import Node
-        node = Node(node_id, type_id, {**spec.defaults(), **params}, "", (pos.x(), pos.y()))
+        from gui.canvas.placement import free_position
+        node = Node(node_id, type_id, {**spec.defaults(), **params}, "",
+                    free_position(graph, (pos.x(), pos.y())))
         edges = []
         if connect_from is not None and connect_from in graph.nodes:
             outs = graph.output_ports(connect_from)
@@ -256,6 +264,8 @@ class MainWindow(FileActions, QMainWindow):
             self.statusBar().showMessage("The clipboard holds no NodeTorch nodes", 4000)
             return []
         nodes, edges = pasted
+        from gui.canvas.placement import place_copies
+        nodes = place_copies(self.session.graph, nodes)  # clear of the originals, own labels
         self.session.undo.push(AddItems(self.session.graph, nodes, edges, f"Paste {len(nodes)} node(s)"))
         self.scene.clearSelection()
         for node in nodes:
@@ -337,7 +347,7 @@ class MainWindow(FileActions, QMainWindow):
         theme = set_theme(name)
         app = QApplication.instance()
         if app is not None:
-            app.setPalette(palette_for(theme))
+            apply_to_app(app, theme)
         if theme.name in getattr(self, "theme_actions", {}):
             self.theme_actions[theme.name].setChecked(True)
         self.scene.update()

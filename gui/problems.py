@@ -44,6 +44,27 @@ def count_text(diagnostics: list[Diagnostic]) -> str:
     return ", ".join(f"{counts[s]} {s}{'' if counts[s] == 1 else 's'}" for s in order)
 
 
+def document_problems(session: EditorSession) -> list[Diagnostic]:
+    """The live check's problems plus the file's load problems, errors first: what the
+    Problems dock lists and what the status bar counts."""
+    result = session.result
+    found = list(result.diagnostics) if result is not None else []
+    # check_document usually includes the load problems already: list each once.
+    known = set(found)
+    found += [p for p in session.doc.load_problems if p not in known]
+    # A stable sort: within one severity the check's own order stays.
+    return sorted(found, key=lambda d: _SEVERITY_RANK.get(d.severity, 2))
+
+
+def status_text(diagnostics: list[Diagnostic]) -> str:
+    """The status bar's word on the check, the same count as the dock: 'valid',
+    'valid, 2 warnings', '6 errors, 6 warnings'."""
+    if not diagnostics:
+        return "valid"
+    counted = count_text(diagnostics)
+    return counted if any(d.is_error for d in diagnostics) else f"valid, {counted}"
+
+
 class _ProblemTree(QTreeWidget):
     """A tree whose Enter/Return is reported once, like a click (not as Qt's platform-
     dependent 'activated', which a double click would fire a second time)."""
@@ -102,13 +123,7 @@ class ProblemsWidget(QWidget):
     # --- contents ----------------------------------------------------------------------------
     def problems(self) -> list[Diagnostic]:
         """The live check's problems plus the file's load problems, errors first."""
-        result = self.session.result
-        found = list(result.diagnostics) if result is not None else []
-        # check_document usually includes the load problems already: list each once.
-        known = set(found)
-        found += [p for p in self.session.doc.load_problems if p not in known]
-        # A stable sort: within one severity the check's own order stays.
-        return sorted(found, key=lambda d: _SEVERITY_RANK.get(d.severity, 2))
+        return document_problems(self.session)
 
     def refresh(self, _result=None) -> None:
         current = self.tree.currentItem()

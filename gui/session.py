@@ -19,6 +19,9 @@ from runtime.recipe_check import check_for_recipe
 from runtime.shapes import ShapeInference
 
 
+UNTITLED = "Untitled"   # the name of a new document, until it is saved under a file name
+
+
 class EditorSession(QObject):
     """One open document. `graph_changed` fires for every model event of the graph on
     screen; `checked` after each re-check; `state_changed` when file/modified/view change."""
@@ -31,7 +34,7 @@ class EditorSession(QObject):
 
     def __init__(self, doc: Document | None = None, path: Path | None = None) -> None:
         super().__init__()
-        self.doc = doc or Document(name="Untitled")
+        self.doc = doc or Document(name=UNTITLED)
         self.path = path
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self._clean_changed)
@@ -91,7 +94,7 @@ class EditorSession(QObject):
 
     @property
     def title(self) -> str:
-        return self.path.name if self.path else (self.doc.name or "Untitled")
+        return self.path.name if self.path else (self.doc.name or UNTITLED)
 
     @classmethod
     def open(cls, path: str | Path) -> "EditorSession":
@@ -107,6 +110,17 @@ class EditorSession(QObject):
         self.undo.setClean()
         self.state_changed.emit()
         return target
+
+    def name_from_file(self, path: str | Path) -> bool:
+        """A document without a name of its own (none, or the default 'Untitled') takes the
+        name of the file it is saved as: 'my_net.json' -> 'my_net', which the breadcrumb and
+        the exported class (MyNet) then show. A named document keeps its name. Not an undo
+        step: it is part of saving, as the file name is. True when the name changed."""
+        stem = Path(path).stem.strip()
+        if (self.doc.name or "").strip() not in ("", UNTITLED) or not stem:
+            return False
+        self.doc.name = stem
+        return True
 
     def text(self) -> str:
         return dumps(self.doc)

@@ -82,3 +82,12 @@ def palette_for(theme: Theme) -> QPalette:
     faded.setAlpha(120)
     p.setColor(QPalette.PlaceholderText, faded)
     return p
+
+
+def apply_to_app(app, theme: Theme) -> None:
+    """The theme's palette on the application, with check boxes drawn to be seen in it
+    (gui.check_indicators: Fusion's own unticked box vanishes in the dark theme)."""
+    from gui.check_indicators import install_indicator_style
+
+    install_indicator_style(app)
+    app.setPalette(palette_for(theme))

@@ -256,8 +256,9 @@ class TrainingPanel(QWidget):
         if kind == "step":
             self.last_step = ev
         elif kind == "epoch":
+            # Not logged here: the trainer's own "epoch N/M: ..." log event (the line its
+            # log.txt holds) already says it, and logging both doubled each epoch line.
             self.epoch_events.append(ev)
-            self._append_log(self._epoch_text(ev))
         elif kind == "started":
             self.started_event = ev
             self._last_run_dir = ev.get("run_dir") or self._last_run_dir

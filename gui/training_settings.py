@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QMenu, QPushButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QMenu,
+                               QPushButton, QSpinBox, QWidget)
 
 from gui.commands import SetTraining
+from gui.lr_field import LearningRateField
+from gui.schedule_hint import schedule_hint
 from runtime.data import BUILTIN_DATASETS, dataset_spec
 from runtime.training.config import (DEFAULT_LOSS, LOSSES, OPTIMIZERS, PRECISIONS, RECIPES,
                                      SCHEDULES, TrainConfig)
@@ -62,10 +64,25 @@ class TrainingSettings(QWidget):
         form.addRow("Loss", self.loss_combo)
         self.optimizer_combo = self._combo(OPTIMIZERS)
         form.addRow("Optimizer", self.optimizer_combo)
-        self.lr_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1e6, singleStep=1e-4)
-        form.addRow("Learning rate", self.lr_spin)
+        # Committed when editing ends, never per keystroke (see gui/lr_field.py).
+        self.lr_edit = LearningRateField()
+        form.addRow("Learning rate", self.lr_edit)
+        self.lr_message = QLabel(wordWrap=True, visible=False)   # a refused rate, and why
+        self.lr_message.setStyleSheet("color: #e05050")
+        form.addRow("", self.lr_message)
         self.schedule_combo = self._combo(SCHEDULES)
         form.addRow("Schedule", self.schedule_combo)
+        # One-cycle's peak (schedule.max_lr): the templates set it, and it overrides the
+        # Learning rate, so it is on screen and editable while one-cycle is chosen.
+        self.max_lr_edit = LearningRateField("Peak rate", optional=True,
+                                             placeholder="not set: the Learning rate")
+        self.max_lr_edit.setToolTip("one-cycle's peak rate (schedule.max_lr); leave empty "
+                                    "to peak at the Learning rate")
+        form.addRow("Peak rate", self.max_lr_edit)
+        # What the rate means under the chosen schedule (one-cycle peaks at max_lr).
+        self.schedule_hint = QLabel(wordWrap=True)
+        self.schedule_hint.setStyleSheet("color: palette(placeholder-text)")
+        form.addRow("", self.schedule_hint)
         self.epochs_spin = QSpinBox(minimum=1, maximum=100_000)
         form.addRow("Epochs", self.epochs_spin)
         self.batch_spin = QSpinBox(minimum=1, maximum=1 << 20)
@@ -86,7 +103,10 @@ class TrainingSettings(QWidget):
         self.recipe_combo.currentTextChanged.connect(self._write_recipe)
         self.loss_combo.currentTextChanged.connect(lambda t: self._write("loss", t))
         self.optimizer_combo.currentTextChanged.connect(lambda t: self._write("optimizer.name", t))
-        self.lr_spin.valueChanged.connect(lambda v: self._write("optimizer.lr", v))
+        self.lr_edit.committed.connect(lambda v: self._write("optimizer.lr", v))
+        self.lr_edit.refused.connect(self._show_lr_message)
+        self.max_lr_edit.committed.connect(lambda v: self._write("schedule.max_lr", v))
+        self.max_lr_edit.refused.connect(self._show_lr_message)
         self.schedule_combo.currentTextChanged.connect(lambda t: self._write("schedule.name", t))
         self.epochs_spin.valueChanged.connect(lambda v: self._write("epochs", v))
         self.batch_spin.valueChanged.connect(lambda v: self._write("batch_size", v))
@@ -109,7 +129,7 @@ class TrainingSettings(QWidget):
 
     def widgets(self) -> list[QWidget]:
         return [self.dataset_combo, self.browse_button, self.recipe_combo, self.loss_combo,
-                self.optimizer_combo, self.lr_spin, self.schedule_combo, self.epochs_spin,
+                self.optimizer_combo, self.lr_edit, self.schedule_combo, self.max_lr_edit, self.epochs_spin,
                 self.batch_spin, self.device_combo, self.precision_combo, self.seed_spin]
 
     # --- block → form --------------------------------------------------------------------
@@ -124,10 +144,16 @@ class TrainingSettings(QWidget):
             self._choose(self.loss_combo, str(block.get("loss", DEFAULT_LOSS.get(recipe, d.loss))))
             opt = block.get("optimizer") if isinstance(block.get("optimizer"), dict) else {}
             self._choose(self.optimizer_combo, str(opt.get("name", d.optimizer.name)).lower())
-            self.lr_spin.setValue(float(opt.get("lr", d.optimizer.lr)))
+            lr = opt.get("lr", d.optimizer.lr)
+            self.lr_edit.set_value(float(lr) if isinstance(lr, (int, float)) else d.optimizer.lr)
             schedule = block.get("schedule", d.schedule.name)
-            self._choose(self.schedule_combo, str(schedule.get("name", d.schedule.name)
-                                                  if isinstance(schedule, dict) else schedule))
+            schedule_name = str(schedule.get("name", d.schedule.name)
+                                if isinstance(schedule, dict) else schedule)
+            self._choose(self.schedule_combo, schedule_name)
+            max_lr = schedule.get("max_lr") if isinstance(schedule, dict) else None
+            self.max_lr_edit.set_value(max_lr if isinstance(max_lr, (int, float)) and max_lr
+                                       else None)
+            self.layout().setRowVisible(self.max_lr_edit, schedule_name == "onecycle")
             self.epochs_spin.setValue(int(block.get("epochs", d.epochs)))
             self.batch_spin.setValue(int(block.get("batch_size", d.batch_size)))
             device = str(block.get("device", d.device))
@@ -136,8 +162,20 @@ class TrainingSettings(QWidget):
             self.device_combo.setCurrentIndex(self.device_combo.findData(device))
             self._choose(self.precision_combo, str(block.get("precision", d.precision)))
             self.seed_spin.setValue(int(block.get("seed", d.seed)))
+            self._show_schedule_hint()
         finally:
             self._loading = False
+
+    def _show_schedule_hint(self) -> None:
+        text = schedule_hint(self.block)
+        self.schedule_hint.setText(text)
+        self.lr_edit.setToolTip("the optimizer's learning rate; type e.g. 0.003 or 3e-4, then "
+                                "Enter\n" + text)
+        self.schedule_combo.setToolTip(text)
+
+    def _show_lr_message(self, message: str) -> None:
+        self.lr_message.setText(message)
+        self.lr_message.setVisible(bool(message))
 
     def dataset_text(self) -> str:
         dataset = self.block.get("dataset", DEFAULTS.dataset)

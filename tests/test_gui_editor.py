@@ -37,6 +37,16 @@ def viewport_point(win, scene_pos: QPointF) -> QPoint:
     return win.view.mapFromScene(scene_pos)
 
 
+def look_at(win, *node_ids: str) -> None:
+    """Zoom 1 centred on these nodes: fitted, a long graph is drawn without its ports."""
+    win.view.resetTransform()
+    rects = [win.scene.nodes[n].sceneBoundingRect() for n in node_ids]
+    united = rects[0]
+    for rect in rects[1:]:
+        united = united.united(rect)
+    win.view.centerOn(united.center())
+
+
 def drag(win, start: QPointF, end: QPointF) -> None:
     vp = win.view.viewport()
     a, b = viewport_point(win, start), viewport_point(win, end)
@@ -83,6 +93,7 @@ def test_dragging_from_an_output_to_an_input_connects_and_labels_the_edge(window
     window.scene.select_node("fc3")
     window.scene.delete_selected()  # frees output's input; fc3's edges go with it
     relu = window.add_node_at(("ReLU", {}), QPointF(2600, 200))
+    look_at(window, "relu4", relu)
     src = window.scene.nodes["relu4"].outputs["out"].scene_center()
     dst = window.scene.nodes[relu].inputs["x"].scene_center()
     drag(window, src, dst)
@@ -95,6 +106,7 @@ def test_dragging_from_an_output_to_an_input_connects_and_labels_the_edge(window
 
 def test_an_invalid_connection_is_refused_with_the_reason(window):
     edges = list(window.session.graph.edges)
+    look_at(window, "conv1", "relu1")
     src = window.scene.nodes["relu1"].outputs["out"].scene_center()
     dst = window.scene.nodes["conv1"].inputs["x"].scene_center()
     drag(window, src, dst)
@@ -218,7 +230,7 @@ def test_problems_dock_selects_and_centres_the_node(window, qtbot):
     session.undo.push(SetParams(session.graph, "conv2", {"kernel_size": [30, 30]}))
     qtbot.waitUntil(lambda: session.result is not None and not session.result.ok,
                     timeout=CHECK_TIMEOUT_MS)
-    assert window.status.text().endswith("1 problem")
+    assert window.status.text().endswith(" · 1 error")
     assert window.scene.nodes["conv2"].problems
     window.problems.node_activated.emit("conv2", None)
     assert window.scene.selected_node_ids() == ["conv2"]
@@ -266,7 +278,8 @@ def test_zoomed_far_out_nodes_are_drawn_as_coloured_blocks(window):
     window.view.scale(0.2, 0.2)
     window.view.centerOn(window.scene.nodes["conv1"])
     image = window.view.viewport().grab().toImage()
-    point = window.view.mapFromScene(window.scene.nodes["conv1"].mapToScene(QPointF(84, 30)))
+    # a corner of the block: its middle holds the node's title, drawn at screen size
+    point = window.view.mapFromScene(window.scene.nodes["conv1"].mapToScene(QPointF(8, 4)))
     from gui.theme import category_color
     assert image.pixelColor(point).name() == category_color("Convolution").name()
 
@@ -293,3 +306,15 @@ def test_file_menu_opens_the_export_dialog_for_the_last_run(window, monkeypatch)
     assert action.shortcut().toString() == "Ctrl+E"
     action.trigger()
     assert opened == ["initial weights (not trained)"]
+
+
+def test_history_names_what_a_delete_took_as_the_canvas_shows_it(window):
+    # LeNet-5's conv2 has a label; deleting it takes its two links along.
+    window.scene.select_node("conv2")
+    window.scene.delete_selected()
+    assert window.session.undo.undoText() == "Delete conv2 and 2 links"
+    window.session.undo.undo()
+    window.scene.select_node("relu1")          # no label: the canvas shows its type
+    window.scene.nodes["conv2"].setSelected(True)
+    window.scene.delete_selected()
+    assert window.session.undo.undoText() == "Delete ReLU, conv2 and 4 links"

@@ -72,7 +72,10 @@ def test_short_run_plots_accuracy_and_checkpoint(qtbot, tmp_path):
     assert epoch["val_accuracy"] > 0.5
     shown = f"val accuracy {epoch['val_accuracy']:.1%}"
     assert shown in panel.status_label.text()
-    assert shown in panel.log_view.toPlainText()
+    # The Log holds the trainer's own epoch line (as its log.txt does), once.
+    log = panel.log_view.toPlainText()
+    assert f"val_accuracy {epoch['val_accuracy']:.4g}" in log
+    assert log.count("epoch 1/1") == 1, log
     assert panel.progress.value() == 100
 
     run_dir = Path(panel.last_run_dir)
@@ -130,7 +133,8 @@ def test_settings_edit_the_training_block(qtbot, tmp_path):
     block = panel.session.doc.training
     panel.settings.epochs_spin.setValue(7)
     panel.settings.batch_spin.setValue(32)
-    panel.settings.lr_spin.setValue(0.01)
+    panel.settings.lr_edit.setText("0.01")
+    panel.settings.lr_edit.editingFinished.emit()   # typed keys: tests/test_gui_lr_field.py
     panel.settings.optimizer_combo.setCurrentText("sgd")
     panel.settings.device_combo.setCurrentIndex(panel.settings.device_combo.findData("cpu"))
     panel.settings.dataset_combo.setCurrentText("moons")

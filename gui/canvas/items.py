@@ -5,7 +5,7 @@ Items hold no graph data of their own beyond ids: they are redrawn from the mode
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsObject
 
 from gui.theme import category_color, current_theme
@@ -15,6 +15,7 @@ LOW_DETAIL = 0.4  # below this zoom, text is unreadable: draw shapes only (fast 
 TITLE_H = 22
 ROW_H = 16
 PORT_R = 5.5
+SMALL_TITLE_MIN_PX = 24  # a node drawn narrower than this shows no title at all
 
 
 class PortItem(QGraphicsItem):
@@ -103,6 +104,8 @@ class NodeItem(QGraphicsObject):
             painter.fillRect(body, theme.selection if self.isSelected() else category_color(self.category))
             if self.problems:
                 painter.fillRect(QRectF(NODE_WIDTH - 30, -10, 34, 34), theme.error)
+            if getattr(self.scene(), "titles_when_small", False):
+                _small_title(painter, body, self.title, theme)
             return
         painter.setRenderHint(QPainter.Antialiasing)
         selected = self.isSelected()
@@ -209,6 +212,23 @@ class EdgeItem(QGraphicsPathItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(10)
         return stroker.createStroke(self.path())
+
+
+def _small_title(painter: QPainter, body: QRectF, title: str, theme) -> None:
+    """A fitted long graph draws its nodes small: their titles at a fixed screen size, so
+    the fitted view still says which block is which (skipped where they cannot fit)."""
+    screen = painter.worldTransform().mapRect(body)
+    if screen.width() < SMALL_TITLE_MIN_PX or screen.height() < 11:
+        return
+    painter.save()
+    painter.resetTransform()
+    font = QFont(painter.font())
+    font.setPointSizeF(7.5)
+    painter.setFont(font)
+    painter.setPen(theme.title_text)
+    text = QFontMetricsF(font).elidedText(title, Qt.ElideRight, screen.width() - 2)
+    painter.drawText(screen, Qt.AlignCenter, text)
+    painter.restore()
 
 
 def _lod(option, painter: QPainter) -> float:

@@ -18,6 +18,7 @@ from gui.theme import current_theme
 
 
 DEFAULT_RECT = QRectF(-5000, -5000, 10000, 10000)
+SMALL_TITLES_MAX_NODES = 200  # zoomed out, a bigger graph draws blocks only (fast frames)
 
 
 class GraphScene(QGraphicsScene):
@@ -132,6 +133,10 @@ class GraphScene(QGraphicsScene):
             self._add_edge(event.edge)
         elif event.kind == "edge_removed":
             self._remove_edge(event.edge)
+
+    @property
+    def titles_when_small(self) -> bool:
+        return len(self.nodes) <= SMALL_TITLES_MAX_NODES
 
     # --- check results --------------------------------------------------------------------
     def shapes(self):

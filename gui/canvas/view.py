@@ -2,15 +2,17 @@
 button or space+drag pans, F fits, a rubber band selects, palette drops add nodes."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView
+from shiboken6 import isValid
 
 from gui.canvas.items import LOW_DETAIL, NodeItem
 
 MIME_NODE_TYPE = "application/x-nodetorch-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
-READABLE_ZOOM = 0.75  # below this, node text is too small to read
+FIT_MAX_ZOOM = 1.5   # fitting a tiny graph does not blow its nodes up further
+FIT_MARGIN = 40      # scene px of canvas left around the graph when fitting
 
 
 class GraphView(QGraphicsView):
@@ -30,6 +32,8 @@ class GraphView(QGraphicsView):
         self.previews = None          # a NodePreviewService; hovering a node shows its output
         self._popup = None
         self._hover_pos = QPoint()
+        self._fit_zoom = None         # the zoom of the last fit: the floor of wheel zoom-out
+        self._keep_fitted = False     # refit on resize until the user zooms or pans
 
     @property
     def zoom(self) -> float:
@@ -37,6 +41,7 @@ class GraphView(QGraphicsView):
 
     # Every zoom change goes through these, so the scene knows when to drop its detail.
     def scale(self, sx: float, sy: float) -> None:
+        self._keep_fitted = False  # a zoom of its own (fit() sets it again after)
         super().scale(sx, sy)
         self._zoom_changed()
 
@@ -45,6 +50,7 @@ class GraphView(QGraphicsView):
         self._zoom_changed()
 
     def resetTransform(self) -> None:
+        self._keep_fitted = False
         super().resetTransform()
         self._zoom_changed()
 
@@ -55,26 +61,52 @@ class GraphView(QGraphicsView):
 
     def wheelEvent(self, event) -> None:
         factor = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
-        if MIN_ZOOM <= self.zoom * factor <= MAX_ZOOM:
+        # A fitted long graph may sit below MIN_ZOOM: zooming out stops there, not earlier.
+        floor = min(MIN_ZOOM, self._fit_zoom or MIN_ZOOM)
+        if (factor > 1 and self.zoom * factor <= MAX_ZOOM) or \
+                (factor < 1 and self.zoom * factor >= floor * 0.999):
             self.scale(factor, factor)
 
     def fit(self) -> None:
-        """Show the whole graph; a long one is shown from its start at a readable zoom
-        rather than shrunk to specks."""
+        """Show the whole graph, however long: every node inside the view (a long graph is
+        drawn small, as coloured blocks below LOW_DETAIL). A small one is not blown up past
+        FIT_MAX_ZOOM. Until the user zooms or pans, the view stays fitted as it resizes."""
         rect = self.scene().itemsBoundingRect()
         if rect.isEmpty():
             return
-        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.KeepAspectRatio)
-        if self.zoom > 1.5:
-            self.scale(1.5 / self.zoom, 1.5 / self.zoom)
-        if self.zoom < READABLE_ZOOM:
-            self.scale(READABLE_ZOOM / self.zoom, READABLE_ZOOM / self.zoom)
-            visible = self.mapToScene(self.viewport().rect()).boundingRect()
-            self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+        self.fitInView(rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN),
+                       Qt.KeepAspectRatio)
+        if self.zoom > FIT_MAX_ZOOM:
+            self.scale(FIT_MAX_ZOOM / self.zoom, FIT_MAX_ZOOM / self.zoom)
+            self.centerOn(rect.center())
+        self._fit_zoom = self.zoom
+        self._keep_fitted = True
+
+    def fit_soon(self) -> None:
+        """Fit once the window has its size: right after show() or an open, the viewport
+        may not have its final size yet, so fit from the event loop (and again on each
+        resize until the user takes over the view)."""
+        self._keep_fitted = True
+        QTimer.singleShot(0, self._deferred_fit)
+
+    def _deferred_fit(self) -> None:
+        if isValid(self) and self._keep_fitted:
+            self.fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._keep_fitted:
+            self.fit()
+
+    def centerOn(self, *args) -> None:
+        # Any other centring (focus a node, a problem) is the user's view from now on.
+        self._keep_fitted = False
+        super().centerOn(*args)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
             self._space = True
+            self._keep_fitted = False
             self.setDragMode(QGraphicsView.ScrollHandDrag)
             return
         if event.key() == Qt.Key_Tab:
@@ -94,6 +126,7 @@ class GraphView(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton:
+            self._keep_fitted = False
             self._panning, self._last = True, event.position()
             self.setCursor(Qt.ClosedHandCursor)
             return
