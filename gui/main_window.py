@@ -98,6 +98,7 @@ class MainWindow(FileActions, QMainWindow):
         self.previews.schedule()
         self.training = TrainingPanel(self.session, previews=self.previews)
         self.training.running_changed.connect(self._training_running)
+        self.training.refused.connect(self._training_refused)
         self.session.document_replaced.connect(self.training.reload_settings)
         self.session.state_changed.connect(self.training.sync_runs_dir)
         self.palette.activated.connect(self._palette_activated)
@@ -334,6 +335,13 @@ class MainWindow(FileActions, QMainWindow):
         if moves:
             self.session.undo.push(MoveNodes(graph, moves, "Arrange"))
         self.view.fit()
+
+    def _training_refused(self, errors: list) -> None:
+        """Start refused a broken graph: put the first problem's node in front of the user
+        (its red badge and tooltip say what is wrong)."""
+        first = next((d for d in errors if d.node_id), None)
+        if first is not None:
+            self.focus_node(first.node_id, first.block)
 
     def focus_node(self, node_id: str, block: str | None = None) -> None:
         if block != self.session.block:

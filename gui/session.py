@@ -142,6 +142,14 @@ class EditorSession(QObject):
         """Coalesce a burst of model events (a paste, an undo of many steps) into one check."""
         self._check_timer.start()
 
+    def checked_now(self) -> CheckResult:
+        """The check of the document as it is now: a check still waiting runs first (Start
+        must not judge a graph by the check before the last edit)."""
+        if self._check_timer.isActive() or self.result is None:
+            self._check_timer.stop()
+            return self.recheck()
+        return self.result
+
     def recheck(self) -> CheckResult:
         # What the recipe trains (a GAN: its two blocks), and what it applies twice.
         self.result = check_for_recipe(self.doc, self.inference)

@@ -33,6 +33,7 @@ LOCK_TEXT = ("Training a copy of the graph taken at Start: edits you make now ap
 
 class TrainingPanel(QWidget):
     running_changed = Signal(bool)
+    refused = Signal(list)              # Start found these errors (Diagnostics) and did not run
 
     def __init__(self, session, runs_dir: str | Path | None = None, previews=None,
                  parent=None) -> None:
@@ -183,6 +184,17 @@ class TrainingPanel(QWidget):
     # --- actions -------------------------------------------------------------------------
     def start(self) -> None:
         if self._running:
+            return
+        errors = self.session.checked_now().errors
+        if errors:
+            # A run of a broken graph only fails later, in the Log; say it here, once, and
+            # let the window show the first problem on its node.
+            first = errors[0]
+            count = f"{len(errors)} error" + ("s" if len(errors) > 1 else "")
+            self.status_label.setText(f"Cannot start: the graph has {count}; first: "
+                                      f"{first.message}. They are marked on the nodes and "
+                                      "listed in Problems.")
+            self.refused.emit(errors)
             return
         if self.training is not None:
             self.training.close()

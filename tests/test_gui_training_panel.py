@@ -192,3 +192,29 @@ def test_a_nan_run_is_reported_with_its_step(qtbot, tmp_path):
     assert panel.insights.currentWidget() is panel.log_view
     assert not panel.lock_banner.isVisibleTo(panel)
     assert_idle(panel)
+
+
+def test_start_refuses_a_broken_graph_and_shows_its_first_problem(qtbot, tmp_path):
+    """The user broke the graph a moment ago (the check has not run yet) and clicks
+    Start: nothing runs, the panel says why once, and the window puts the node in front."""
+    from gui.main_window import MainWindow
+    from PySide6.QtCore import QSettings
+
+    doc = load_file(find_template("lenet5"))
+    doc.training.update({"epochs": 1, "threads": 1})
+    session = EditorSession(doc)
+    win = MainWindow(session, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    refused = []
+    win.training.refused.connect(refused.append)
+    session.graph.set_params("conv2", kernel_size=[40, 40])   # cannot fit its 14×14 input
+    assert session._check_timer.isActive()   # the check that would see it is still waiting
+    qtbot.mouseClick(win.training.start_button, Qt.LeftButton)
+    assert win.training.training is None and not win.training.running
+    text = win.training.status_label.text()
+    assert text.startswith("Cannot start: the graph has 1 error; first: ") and "conv2" in text
+    assert [d.node_id for d in refused[0]] == ["conv2"]
+    assert [i.node_id for i in win.scene.selectedItems()] == ["conv2"]
+    assert_idle(win.training)
+    assert "starting a training run" not in win.training.log_view.toPlainText()
