@@ -132,7 +132,7 @@ def _choose_args(plan: ClassPlan, group: list[Program], plans: Plans, literal) -
         if step.kind == "function":
             plan.stored += [a for k in step.kwargs if (a := plan.slot_arg.get((step.name, k)))
                             and a not in plan.stored]
-    for i, prog in enumerate(group):
+    for prog in group:
         plans.plan_of[id(prog)] = plan
         plans.values_of[id(prog)] = {}
     for slot in slots:

@@ -90,12 +90,12 @@ def _lower_walk(graph: Graph, doc: Document, shapes: ShapeReport, name: str):
             definition = doc.blocks[block_name]
             values = block_params.node_values(node, definition)
             inner_graph = block_params.bind(definition, values)
+            references = {n.id: block_params.whole_references(n.params)
+                          for n in definition if block_params.references_in(n.params)}
             copies = []
             for copy_shapes in node_shapes.copies or [node_shapes.inner]:
                 inner = yield _lower_walk(inner_graph, doc, copy_shapes, class_name(block_name))
-                inner.definition, inner.values = block_name, values
-                inner.references = {n.id: block_params.whole_references(n.params)
-                                    for n in definition if block_params.references_in(n.params)}
+                inner.definition, inner.values, inner.references = block_name, values, references
                 copies.append(inner)
             program.steps.append(Step(node.id, base, "block", block_name, {}, args, outs,
                                       copies[0], copies))

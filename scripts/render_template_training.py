@@ -42,11 +42,11 @@ def main() -> int:
     from graph.templates import resolve_graph_path
     from gui.main_window import MainWindow
     from gui.session import EditorSession
-    from gui.theme import palette_for, set_theme
+    from gui.theme import apply_to_app, set_theme
 
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
-    app.setPalette(palette_for(set_theme("dark")))  # as gui/app.py starts the app
+    apply_to_app(app, set_theme("dark"))  # as gui/app.py starts the app
     path = resolve_graph_path(args.template)
     doc = load_file(path)
     # Enough epochs that the run is still going when the picture is taken.

@@ -13,8 +13,8 @@ from graph.templates import TEMPLATES_DIR
 from gui.commands import SetBlockParams
 from gui.inspector import InspectorWidget
 from gui.session import EditorSession
+from tests.test_gui_inspector import wait_checked
 
-CHECK_TIMEOUT_MS = 30_000   # a re-check of ResNet-18-small takes well under a second here
 _SESSIONS: list[EditorSession] = []
 
 
@@ -35,10 +35,6 @@ def resnet(qtbot):
     widget.resize(380, 900)
     widget.show()
     return session, widget
-
-
-def wait_checked(qtbot, session: EditorSession) -> None:
-    qtbot.waitUntil(lambda: not session._check_timer.isActive(), timeout=CHECK_TIMEOUT_MS)
 
 
 def _block_nodes(session):

@@ -22,6 +22,13 @@ class RecipeError(ValueError):
     """The graph and the data do not fit this recipe; the message says how."""
 
 
+def confusion_counts(pred: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
+    """k×k counts (any shape: samples, tokens or pixels), rows the true class, columns the
+    predicted one (int64, on the CPU)."""
+    index = (target.reshape(-1) * k + pred.reshape(-1)).cpu()
+    return torch.bincount(index, minlength=k * k).view(k, k)
+
+
 def first_output(out: Any) -> torch.Tensor:
     """A graph with several Outputs returns a tuple; training uses the first."""
     return out[0] if isinstance(out, (tuple, list)) else out
@@ -141,8 +148,7 @@ class Supervised:
             self._correct += int((pred == target).sum())
             k = self._confusion.shape[0]
             inside = pred < k  # a model may have more scores than classes; those miss anyway
-            index = (target[inside] * k + pred[inside]).cpu()
-            self._confusion += torch.bincount(index, minlength=k * k).view(k, k)
+            self._confusion += confusion_counts(pred[inside], target[inside], k)
         else:
             diff = (out.float() - target.float()).reshape(n, -1)
             self._abs += float(diff.abs().mean(1).sum())

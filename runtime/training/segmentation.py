@@ -17,14 +17,12 @@ from runtime.data.bundle import DataBundle
 from runtime.training.config import TrainConfig
 from runtime.training.loss_terms import OutputRoles
 from runtime.training.observe import eval_mode
-from runtime.training.recipes import RecipeError
+from runtime.training.recipes import RecipeError, confusion_counts
 from runtime.training.stepper import Stepper
 
 
-def pixel_confusion(pred: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
-    """k×k pixel counts, rows the true class, columns the predicted one (int64, on the CPU)."""
-    index = (target.reshape(-1) * k + pred.reshape(-1)).cpu()
-    return torch.bincount(index, minlength=k * k).view(k, k)
+# k×k pixel counts: the classification recipe's confusion, counted over every pixel.
+pixel_confusion = confusion_counts
 
 
 def iou_per_class(confusion: torch.Tensor) -> torch.Tensor:
